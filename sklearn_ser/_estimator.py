@@ -1,0 +1,753 @@
+"""SERClassifier: a scikit-learn classifier that trains the library's CNNs with skorch."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring
+from skorch.dataset import Dataset, unpack_data
+from skorch.helper import predefined_split
+from skorch.utils import to_tensor
+from torch import nn
+
+from .models import CenterLoss, ModelOutput, MultitaskCNN
+
+__all__ = ["SERClassifier"]
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+# Parameters routed to the skorch net, as skorch names them.
+_ROUTED_PREFIXES = (
+    "module__",
+    "optimizer__",
+    "iterator_train__",
+    "iterator_valid__",
+    "callbacks__",
+    "criterion__",
+)
+
+
+def _softmax(logits: torch.Tensor) -> torch.Tensor:
+    # A named function (not a lambda) so that fitted models pickle.
+    return torch.softmax(logits.float(), dim=-1)
+
+
+def _valid_ua(net: NeuralNetClassifier, X: Any, y: Any) -> float:
+    return balanced_accuracy_score(y, net.predict(X))
+
+
+class _SERNet(NeuralNetClassifier):
+    """skorch net whose loss is cross-entropy + center loss + reconstruction MSE.
+
+    The hooks are skorch's: :meth:`initialize_criterion` adds the center loss (its centres
+    are buffers, so they move with ``device`` and are saved with the weights),
+    :meth:`get_loss` combines the three terms and records each in the history, and
+    :meth:`train_step_single` augments the batch, stops on a non-finite loss and applies
+    the centre update.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        lambda_center: float = 0.0,
+        center_alpha: float = 0.5,
+        lambda_recon: float = 0.0,
+        augment: Any = None,
+        mixed_precision: bool = False,
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.lambda_center = lambda_center
+        self.center_alpha = center_alpha
+        self.lambda_recon = lambda_recon
+        self.augment = augment
+        self.mixed_precision = mixed_precision
+
+    def initialize_criterion(self) -> _SERNet:
+        super().initialize_criterion()
+        # skorch builds the module before the criterion, so its embedding size is known.
+        self.center_loss_ = CenterLoss(
+            self.module__n_classes, self._probe_embedding_dim(), alpha=self.center_alpha
+        )
+        return self
+
+    def _probe_embedding_dim(self) -> int:
+        module = self.module_
+        if hasattr(module, "embedding_dim"):
+            return int(module.embedding_dim)
+        shape = (2, *self.module__input_shape)
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            out = module(torch.zeros(shape, device=self.device))
+        module.train(was_training)
+        return int(out[1].shape[1])
+
+    def _autocast(self) -> Any:
+        device_type = torch.device(self.device).type
+        return torch.autocast(
+            device_type=device_type, dtype=torch.bfloat16, enabled=bool(self.mixed_precision)
+        )
+
+    def infer(self, x: Any, **fit_params: Any) -> ModelOutput:
+        with self._autocast():
+            out = super().infer(x, **fit_params)
+        if not isinstance(out, tuple) or len(out) != 3:
+            raise TypeError(
+                f"{type(self.module_).__name__}.forward must return (logits, embedding, "
+                f"reconstruction), e.g. a sklearn_ser.models.ModelOutput; got {type(out)}."
+            )
+        if self.mixed_precision:
+            out = ModelOutput(*(None if t is None else t.float() for t in out))
+        return ModelOutput(*out)
+
+    def get_loss(
+        self, y_pred: Any, y_true: Any, X: Any = None, training: bool = False
+    ) -> torch.Tensor:
+        logits, embedding, reconstruction = y_pred
+        y_true = to_tensor(y_true, device=self.device)
+        ce = self.criterion_(logits, y_true)
+        loss = ce
+        prefix = "train" if training else "valid"
+        self.history.record_batch(f"{prefix}_ce", ce.item())
+        if self.lambda_center > 0:
+            center = self.center_loss_(embedding, y_true)
+            loss = loss + self.lambda_center * center
+            self.history.record_batch(f"{prefix}_center", center.item())
+        if self.lambda_recon > 0 and reconstruction is None:
+            raise ValueError(
+                f"lambda_recon={self.lambda_recon} needs a module with a decoder, but "
+                f"{type(self.module_).__name__} returned no reconstruction; set "
+                "lambda_recon=0 (CNNLSTM has no decoder)."
+            )
+        if self.lambda_recon > 0:
+            target = to_tensor(X, device=self.device)
+            recon = nn.functional.mse_loss(reconstruction, target)
+            loss = loss + self.lambda_recon * recon
+            self.history.record_batch(f"{prefix}_recon", recon.item())
+        return loss
+
+    def train_step_single(self, batch: Any, **fit_params: Any) -> dict:
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi = to_tensor(Xi, device=self.device)
+        X_in = self.augment(Xi) if self.augment is not None else Xi
+        y_pred = self.infer(X_in, **fit_params)
+        # The clean input is the reconstruction target: with augmentation the decoder
+        # learns to fill in what was masked.
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        if not torch.isfinite(loss):
+            epoch = len(self.history)
+            batch_idx = len(self.history[-1]["batches"])
+            raise FloatingPointError(
+                f"Training loss became {loss.item()} at epoch {epoch}, batch {batch_idx}; "
+                "training stopped and the model keeps its last finite-loss weights. "
+                "Lower lr, or check the input features for extreme values."
+            )
+        loss.backward()
+        if self.lambda_center > 0:
+            self.center_loss_.update_centers(y_pred.embedding, to_tensor(yi, self.device))
+        return {"loss": loss, "y_pred": (y_pred.logits, y_pred.embedding)}
+
+    def validation_step(self, batch: Any, **fit_params: Any) -> dict:
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        # Cached by scoring callbacks, which move outputs as plain tuples of tensors.
+        return {"loss": loss, "y_pred": (y_pred.logits, y_pred.embedding)}
+
+    def evaluation_step(self, batch: Any, training: bool = False) -> tuple:
+        # skorch moves outputs between devices as plain tuples of tensors:
+        # drop the reconstruction (possibly None), keep (logits, embedding).
+        self.check_is_fitted()
+        Xi, _ = unpack_data(batch)
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            out = self.infer(Xi)
+        return (out.logits, out.embedding)
+
+
+class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Speech emotion classifier: a CNN trained with softmax, center loss and reconstruction.
+
+    A scikit-learn estimator that builds and trains a skorch net in :meth:`fit`. The
+    default module is the multitask CNN of Tripathi et al. (2019): a convolutional encoder
+    whose embedding is trained jointly by cross-entropy and center loss (Wen et al., 2016),
+    with a decoder that reconstructs the input features as a regulariser::
+
+        loss = CE(logits, y) + lambda_center * CenterLoss(embedding, y)
+               + lambda_recon * MSE(reconstruction, x)
+
+    Both weights at 0 give the plain softmax CNN. The input is the 3-D output of an
+    extractor, e.g. :class:`~sklearn_ser.MelSpectrogramExtractor`; each bin is standardised
+    with the training set's statistics before the network. After fitting,
+    :meth:`transform` returns the embeddings, so the classifier can stand mid-pipeline
+    before any other estimator.
+
+    Parameters
+    ----------
+    module : class of torch.nn.Module, default=None
+        Called as ``module(n_classes=..., input_shape=..., **module__params)`` and must
+        return ``(logits, embedding, reconstruction)``. None means
+        :class:`~sklearn_ser.models.MultitaskCNN`; :class:`~sklearn_ser.models.CNN3D` and
+        :class:`~sklearn_ser.models.CNNLSTM` take 4-D input from a
+        :class:`~sklearn_ser.Segmenter`.
+    lambda_center : float, default=0.01
+        Weight of the center loss.
+    center_alpha : float, default=0.5
+        Learning rate of the class centres (Wen et al.'s update rule), in [0, 1].
+    lambda_recon : float, default=0.1
+        Weight of the reconstruction loss (needs a module with a decoder).
+    max_epochs : int, default=30
+        Number of training epochs (fewer with early stopping).
+    lr : float, default=1e-3
+        Learning rate of the optimiser.
+    batch_size : int, default=32
+        Mini-batch size.
+    optimizer : {"adamw", "adam", "sgd"} or torch.optim.Optimizer class, default="adamw"
+        The optimiser; ``optimizer__*`` parameters reach it.
+    weight_decay : float, default=1e-4
+        Weight decay of the optimiser.
+    lr_schedule : {"cosine", None}, default="cosine"
+        Cosine annealing of the learning rate over ``max_epochs``, or a constant rate.
+    class_weight : {"balanced", None} or dict, default=None
+        Class weights of the cross-entropy, for unbalanced corpora.
+    label_smoothing : float, default=0.0
+        Label smoothing of the cross-entropy.
+    augment : callable or None, default=None
+        Applied to each training batch (a tensor), e.g.
+        :class:`~sklearn_ser.models.SpecAugment`.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when the validation
+        UA has not improved for ``n_iter_no_change`` epochs, and keep the best weights.
+        With ``groups`` the split is speaker-disjoint.
+    validation_fraction : float, default=0.15
+        Share of the training data (of its speakers, with ``groups``) held out for
+        early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    device : str, default="auto"
+        "auto" trains on CUDA when available, else the CPU; or "cpu", "cuda", "cuda:N".
+    mixed_precision : bool, default=False
+        Compute in bfloat16 autocast (CUDA or CPU); losses stay in float32.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks; ``callbacks__*`` parameters reach them.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, augmentation and the validation split. The
+        same seed gives the same model on the CPU.
+    verbose : int, default=0
+        With 1, print skorch's epoch table: the loss and its cross-entropy, center and
+        reconstruction parts, and with early stopping the validation loss and UA.
+    **kwargs : dict
+        skorch-routed parameters: ``module__*`` (e.g. ``module__embedding_dim=64``),
+        ``optimizer__*``, ``iterator_train__*``, ``iterator_valid__*``, ``criterion__*``,
+        ``callbacks__*``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net (``net_.module_`` is the torch module).
+    history_ : skorch.History
+        Per-epoch training history.
+    input_shape_ : tuple of int
+        Per-sample shape of the network input.
+    feature_mean_, feature_scale_ : ndarray of shape (n_bins,)
+        Per-bin standardisation learned on the training data.
+    device_ : str
+        The device the model was trained on.
+    n_features_in_ : int
+        Size of axis 1 of ``X`` seen in fit.
+    embedding_dim_ : int
+        Size of the embeddings returned by :meth:`transform`.
+
+    See Also
+    --------
+    sklearn_ser.make_ser_pipeline : the recommended extractor + classifier pipeline.
+    sklearn_ser.models.MultitaskCNN : the default module.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ser import SERClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 16, 20)).astype(np.float32)
+    >>> y = np.array(["angry", "calm"] * 20)
+    >>> X[y == "angry", :8] += 1.0
+    >>> clf = SERClassifier(max_epochs=5, random_state=0, module__channels=(8, 16),
+    ...                     module__embedding_dim=8).fit(X, y)
+    >>> clf.predict(X[:4]).tolist()
+    ['angry', 'calm', 'angry', 'calm']
+    >>> clf.predict_proba(X[:2]).shape, clf.transform(X[:2]).shape
+    ((2, 2), (2, 8))
+    """
+
+    def __init__(
+        self,
+        module: Any = None,
+        *,
+        lambda_center: float = 0.01,
+        center_alpha: float = 0.5,
+        lambda_recon: float = 0.1,
+        max_epochs: int = 30,
+        lr: float = 1e-3,
+        batch_size: int = 32,
+        optimizer: Any = "adamw",
+        weight_decay: float = 1e-4,
+        lr_schedule: str | None = "cosine",
+        class_weight: Any = None,
+        label_smoothing: float = 0.0,
+        augment: Any = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.15,
+        n_iter_no_change: int = 10,
+        device: str = "auto",
+        mixed_precision: bool = False,
+        callbacks: list | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ):
+        self.module = module
+        self.lambda_center = lambda_center
+        self.center_alpha = center_alpha
+        self.lambda_recon = lambda_recon
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self.augment = augment
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+        # skorch-style routed parameters are validated in fit, like every other one.
+        vars(self).update(kwargs)
+
+    # ---------------------------------------------------------------- parameters
+    def _routed_params(self) -> dict:
+        # Everything set by __init__ beyond its named parameters came in through **kwargs.
+        named = set(self._get_param_names())
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in named and not k.startswith("_") and not k.endswith("_")
+        }
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Get parameters, including the skorch-routed ``module__*`` and similar ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of nested estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        return params
+
+    def set_params(self, **params: Any) -> SERClassifier:
+        """Set parameters, including skorch-routed ones such as ``module__channels``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : SERClassifier
+        """
+        routed = {k: v for k, v in params.items() if k.startswith(_ROUTED_PREFIXES)}
+        vars(self).update(routed)
+        rest = {k: v for k, v in params.items() if k not in routed}
+        if rest:
+            super().set_params(**rest)
+        return self
+
+    def _validate_params(self) -> None:
+        def fail(name: str, expected: str) -> None:
+            raise ValueError(
+                f"SERClassifier: {name} must be {expected}, got {getattr(self, name)!r}."
+            )
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+        def is_real(v: Any) -> bool:
+            return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+        for name in ("max_epochs", "batch_size", "n_iter_no_change"):
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
+                fail(name, "an int >= 1")
+        for name in ("lambda_center", "lambda_recon", "weight_decay", "label_smoothing"):
+            value = getattr(self, name)
+            if not is_real(value) or not np.isfinite(value) or value < 0:
+                fail(name, "a finite float >= 0")
+        if not is_real(self.lr) or not np.isfinite(self.lr) or self.lr <= 0:
+            fail("lr", "a finite float > 0")
+        if not is_real(self.center_alpha) or not 0 <= self.center_alpha <= 1:
+            fail("center_alpha", "a float in [0, 1]")
+        if not is_real(self.label_smoothing) or self.label_smoothing >= 1:
+            fail("label_smoothing", "a float in [0, 1)")
+        if not is_real(self.validation_fraction) or not 0 < self.validation_fraction < 1:
+            fail("validation_fraction", "a float in (0, 1)")
+        if self.lr_schedule not in ("cosine", None):
+            fail("lr_schedule", "'cosine' or None")
+        if not (
+            self.optimizer in _OPTIMIZERS
+            or (
+                isinstance(self.optimizer, type)
+                and issubclass(self.optimizer, torch.optim.Optimizer)
+            )
+        ):
+            fail("optimizer", f"one of {sorted(_OPTIMIZERS)} or a torch.optim.Optimizer class")
+        if not (self.class_weight in (None, "balanced") or isinstance(self.class_weight, dict)):
+            fail("class_weight", "'balanced', a dict or None")
+        if self.module is not None and not (
+            isinstance(self.module, type) and issubclass(self.module, nn.Module)
+        ):
+            fail("module", "a torch.nn.Module class or None")
+        if self.augment is not None and not callable(self.augment):
+            fail("augment", "a callable or None")
+        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
+            fail("callbacks", "a list of skorch callbacks or None")
+        if not isinstance(self.device, str):
+            fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
+        _check_routed(self._routed_params())
+
+    # ---------------------------------------------------------------- data
+    def _validate_X(self, X: Any, reset: bool, y: Any = None) -> Any:
+        kwargs = {"allow_nd": True, "dtype": [np.float32, np.float64], "reset": reset}
+        if y is not None:
+            X, y = validate_data(self, X, y, **kwargs)
+        else:
+            X = validate_data(self, X, **kwargs)
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim == 2:  # a row is a 1 x n_features map
+            X = X[:, np.newaxis, :]
+        if not reset and X.shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has per-sample shape {X.shape[1:]}, but SERClassifier was fitted on "
+                f"shape {self.input_shape_}. Use the same feature extractor settings "
+                "(n_mels, max_frames...) as in fit."
+            )
+        return (X, y) if y is not None else X
+
+    def _standardize(self, X: np.ndarray) -> np.ndarray:
+        shape = [1] * X.ndim
+        shape[-2] = -1  # statistics per bin (axis -2), over samples, segments and frames
+        return (X - self.feature_mean_.reshape(shape)) / self.feature_scale_.reshape(shape)
+
+    def _resolve_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            device = torch.device(self.device)
+        except RuntimeError:
+            raise ValueError(
+                f"SERClassifier: device must be 'auto', 'cpu', 'cuda' or 'cuda:N', "
+                f"got {self.device!r}."
+            ) from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"SERClassifier: device={self.device!r} but CUDA is not available here; "
+                "use device='auto' or 'cpu'."
+            )
+        return self.device
+
+    def _split(
+        self, y: np.ndarray, groups: np.ndarray | None, rng: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray]:
+        seed = rng.randint(np.iinfo(np.int32).max)
+        if groups is not None:
+            if len(np.unique(groups)) < 2:
+                raise ValueError(
+                    "early_stopping with groups needs at least 2 distinct groups (speakers) "
+                    "to hold some out for validation."
+                )
+            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+            return next(splitter.split(y, y, groups))
+        warnings.warn(
+            "early_stopping without groups: the validation split mixes speakers, so early "
+            "stopping favours speaker-dependent models. Pass fit(X, y, groups=speakers).",
+            UserWarning,
+            stacklevel=3,
+        )
+        try:
+            splitter = StratifiedShuffleSplit(
+                1, test_size=self.validation_fraction, random_state=seed
+            )
+            return next(splitter.split(y, y))
+        except ValueError:  # a class too small to stratify
+            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+            return next(splitter.split(y, y, np.arange(len(y))))
+
+    # ---------------------------------------------------------------- fit
+    def _build_callbacks(self, with_validation: bool) -> list:
+        callbacks: list = [("train_ce", PassthroughScoring("train_ce", on_train=True))]
+        if self.lambda_center > 0:
+            callbacks.append(("train_center", PassthroughScoring("train_center", on_train=True)))
+        if self.lambda_recon > 0:
+            callbacks.append(("train_recon", PassthroughScoring("train_recon", on_train=True)))
+        if with_validation:
+            callbacks += [
+                (
+                    "valid_ua",
+                    EpochScoring(_valid_ua, lower_is_better=False, name="valid_ua"),
+                ),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_ua",
+                        lower_is_better=False,
+                        patience=self.n_iter_no_change,
+                        threshold=0.0,
+                        load_best=True,
+                        sink=print if self.verbose else _silent,
+                    ),
+                ),
+            ]
+        if self.lr_schedule == "cosine":
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
+                    ),
+                )
+            )
+        return callbacks + list(self.callbacks or [])
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> SERClassifier:
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bins, n_frames), (n_samples, n_segments, \
+n_bins, n_frames) or (n_samples, n_features)
+            Features, e.g. from :class:`~sklearn_ser.MelSpectrogramExtractor`. A 2-D array
+            is taken as one 1 x n_features map per sample.
+        y : array-like of shape (n_samples,)
+            Emotion labels (strings or integers).
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample; makes the early-stopping validation split
+            speaker-disjoint.
+
+        Returns
+        -------
+        self : SERClassifier
+            The fitted classifier.
+        """
+        self._validate_params()
+        if y is None:
+            raise ValueError("SERClassifier requires y to be passed, but the target y is None.")
+        X, y = self._validate_X(X, reset=True, y=y)
+        check_classification_targets(y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"SERClassifier needs samples of at least 2 classes; y has only one class: "
+                f"{self.classes_[0]!r}."
+            )
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (len(y),):
+                raise ValueError(
+                    f"groups must have one entry per sample ({len(y)}), got shape {groups.shape}."
+                )
+        self.input_shape_ = tuple(X.shape[1:])
+        axes = tuple(i for i in range(X.ndim) if i != X.ndim - 2)
+        self.feature_mean_ = X.mean(axis=axes, dtype=np.float64).astype(np.float32)
+        self.feature_scale_ = np.maximum(X.std(axis=axes, dtype=np.float64), 1e-6).astype(
+            np.float32
+        )
+        X = self._standardize(X)
+        y_encoded = y_encoded.astype(np.int64)
+        self.device_ = self._resolve_device()
+
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        train_split = None
+        if self.early_stopping:
+            train_idx, valid_idx = self._split(y_encoded, groups, rng)
+            train_split = predefined_split(Dataset(X[valid_idx], y_encoded[valid_idx]))
+            X, y_encoded = X[train_idx], y_encoded[train_idx]
+
+        self.net_ = self._build_net(y_encoded, train_split)
+        devices = [torch.device(self.device_)] if self.device_.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.net_.initialize()
+            self.embedding_dim_ = self.net_.center_loss_.embedding_dim
+            self.net_.partial_fit(X, y_encoded)
+        return self
+
+    def _build_net(self, y: np.ndarray, train_split: Any) -> _SERNet:
+        n_classes = len(self.classes_)
+        routed = self._routed_params()
+        if self.class_weight is None:
+            weight = None
+        else:
+            weight = (
+                compute_class_weight(
+                    self.class_weight,
+                    classes=np.arange(n_classes),
+                    y=y if self.class_weight == "balanced" else self.classes_[y],
+                )
+                if self.class_weight == "balanced"
+                else np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+            )
+            weight = torch.as_tensor(weight, dtype=torch.float32)
+        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        # A batch of one sample breaks batch norm in training; drop such a remainder.
+        drop_last = len(y) % self.batch_size == 1 and len(y) > self.batch_size
+        params = {
+            "module": self.module or MultitaskCNN,
+            "module__n_classes": n_classes,
+            "module__input_shape": self.input_shape_,
+            "criterion": nn.CrossEntropyLoss,
+            "criterion__weight": weight,
+            "criterion__label_smoothing": float(self.label_smoothing),
+            "optimizer": optimizer,
+            "optimizer__weight_decay": float(self.weight_decay),
+            "lr": float(self.lr),
+            "max_epochs": int(self.max_epochs),
+            "batch_size": int(self.batch_size),
+            "iterator_train__shuffle": True,
+            "iterator_train__drop_last": drop_last,
+            "train_split": train_split,
+            "callbacks": self._build_callbacks(train_split is not None),
+            "predict_nonlinearity": _softmax,
+            "classes": np.arange(n_classes),
+            "device": self.device_,
+            "verbose": int(self.verbose),
+            "lambda_center": float(self.lambda_center),
+            "center_alpha": float(self.center_alpha),
+            "lambda_recon": float(self.lambda_recon),
+            "augment": self.augment,
+            "mixed_precision": bool(self.mixed_precision),
+        }
+        params.update(routed)
+        return _SERNet(**params)
+
+    # ---------------------------------------------------------------- predict
+    @property
+    def history_(self) -> Any:
+        """The skorch History of the last fit (one dict per epoch)."""
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    def _forward(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        check_is_fitted(self, "net_")
+        X = self._standardize(self._validate_X(X, reset=False))
+        logits, embedding = self.net_.forward(X, training=False, device="cpu")
+        return logits, embedding
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like
+            Features of the shape seen in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1, columns in ``classes_`` order.
+        """
+        logits, _ = self._forward(X)
+        return _softmax(logits).numpy().astype(np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted emotion labels.
+
+        Parameters
+        ----------
+        X : array-like
+            Features of the shape seen in :meth:`fit`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels of the same kind as the ``y`` of :meth:`fit`.
+        """
+        logits, _ = self._forward(X)
+        return self.classes_[logits.argmax(dim=1).numpy()]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embeddings: the discriminative features that center loss clusters by emotion.
+
+        Parameters
+        ----------
+        X : array-like
+            Features of the shape seen in :meth:`fit`.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, embedding_dim_)
+        """
+        _, embedding = self._forward(X)
+        return embedding.float().numpy()
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the embedding dimensions: ``serclassifier0, serclassifier1, ...``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        names : ndarray of str of shape (embedding_dim_,)
+        """
+        check_is_fitted(self, "embedding_dim_")
+        return np.asarray([f"serclassifier{i}" for i in range(self.embedding_dim_)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    pass
+
+
+def _check_routed(params: dict) -> None:
+    bad = [k for k in params if not k.startswith(_ROUTED_PREFIXES)]
+    if bad:
+        raise ValueError(
+            f"SERClassifier got unexpected keyword argument(s) {bad}; extra parameters must "
+            f"start with one of {list(_ROUTED_PREFIXES)}."
+        )

@@ -1,0 +1,327 @@
+"""Shared machinery of the feature extractors.
+
+Every extractor loads audio through :mod:`sklearn_ser._audio`, brings each waveform to the
+length that yields exactly ``n_frames_`` frames, and computes its feature for a whole chunk
+of utterances at once: one framed array, one batched real FFT, one matrix product for the
+filter bank. This batching (rather than a Python loop of ``librosa.feature.*`` calls) is what
+makes extraction several times faster than the per-file loop while giving the same numbers.
+Subclasses only say which feature they compute (:meth:`_compute`) and how its bins are named.
+"""
+
+from __future__ import annotations
+
+import numbers
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+import scipy.fft
+from joblib import Parallel, delayed
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from .._audio import _check_sr, as_audio_sources, audio_durations, load_sources
+
+_AMIN = 1e-10  # librosa.power_to_db's default floor: silence maps to -100 dB, never -inf.
+_CHUNK = 32  # utterances per batched computation: large enough to amortise, small in memory.
+_PAD_MODES = ("constant", "wrap")
+_CROPS = ("center", "start")
+_NORMALIZE = (None, "mean", "standard")
+
+
+def _window(window: Any, win_length: int, n_fft: int) -> np.ndarray:
+    import librosa
+
+    win = librosa.filters.get_window(window, win_length, fftbins=True)
+    return librosa.util.pad_center(win, size=n_fft).astype(np.float32)
+
+
+def power_spectrogram(
+    y: np.ndarray, *, n_fft: int, hop_length: int, window: np.ndarray
+) -> np.ndarray:
+    """Batched ``|STFT|**2`` of equal-length signals, centred and zero-padded like librosa.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n, n_samples)
+        Signals.
+    n_fft, hop_length : int
+        FFT size and hop in samples.
+    window : ndarray of shape (n_fft,)
+        The analysis window, already centred in ``n_fft``.
+
+    Returns
+    -------
+    power : ndarray of shape (n, 1 + n_samples // hop_length, 1 + n_fft // 2)
+        Frame-major (the transpose of librosa's layout), so that a filter bank is one
+        matrix product on the last axis and only the smaller result needs transposing.
+    """
+    pad = n_fft // 2
+    padded = np.pad(y.astype(np.float32, copy=False), ((0, 0), (pad, pad)))
+    frames = sliding_window_view(padded, n_fft, axis=-1)[:, ::hop_length]
+    windowed = np.multiply(frames, window, dtype=np.float32)
+    spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
+    parts = spec.view(np.float32).reshape(*spec.shape, 2)
+    return np.einsum("...i,...i->...", parts, parts)
+
+
+def power_to_db(power: np.ndarray, top_db: float | None) -> np.ndarray:
+    """``10 log10`` with librosa's floor; ``top_db`` clips each utterance below its maximum."""
+    db = 10.0 * np.log10(np.maximum(power, _AMIN))
+    if top_db is not None:
+        peak = db.max(axis=tuple(range(1, db.ndim)), keepdims=True)
+        db = np.maximum(db, peak - top_db)
+    return db
+
+
+def _is_numeric_matrix(X: Any) -> bool:
+    if isinstance(X, (list, tuple, str)) or not hasattr(X, "__array__"):
+        return False
+    if hasattr(X, "dtypes") and not hasattr(X, "columns"):  # pandas Series: one column
+        return False
+    arr = np.asarray(X)
+    if arr.dtype.kind in "biufc":
+        return True
+    if arr.dtype == object and arr.ndim == 2:
+        try:
+            arr.astype(np.float64)
+        except (TypeError, ValueError):
+            return False
+        return True
+    return False
+
+
+class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """Base class of the extractors: audio in, ``(n_samples, n_bins, n_frames)`` out.
+
+    Not for direct use: subclasses implement :meth:`_compute` and :meth:`_bin_names`.
+    """
+
+    # Output is 3-D, so there is no pandas/polars container for it (set_output is off).
+    _feature_prefix = "bin"
+
+    def __init__(
+        self,
+        *,
+        sr: int = 16000,
+        n_fft: int = 512,
+        win_length: int | None = 400,
+        hop_length: int = 160,
+        window: Any = "hann",
+        max_frames: int | None = None,
+        pad_mode: str = "constant",
+        crop: str = "center",
+        normalize: str | None = None,
+        top_db: float | None = 80.0,
+        dtype: Any = np.float32,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+    ):
+        self.sr = sr
+        self.n_fft = n_fft
+        self.win_length = win_length
+        self.hop_length = hop_length
+        self.window = window
+        self.max_frames = max_frames
+        self.pad_mode = pad_mode
+        self.crop = crop
+        self.normalize = normalize
+        self.top_db = top_db
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _check_positive_int(self, name: str, allow_none: bool = False) -> None:
+        value = getattr(self, name)
+        if value is None and allow_none:
+            return
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, numbers.Integral)
+            or value <= 0
+        ):
+            expected = "a positive integer" + (" or None" if allow_none else "")
+            raise ValueError(f"{type(self).__name__}: {name} must be {expected}, got {value!r}.")
+
+    def _check_choice(self, name: str, choices: tuple) -> None:
+        value = getattr(self, name)
+        if value not in choices:
+            raise ValueError(
+                f"{type(self).__name__}: {name} must be one of {choices}, got {value!r}."
+            )
+
+    def _validate_params(self) -> None:
+        _check_sr(self.sr, f"{type(self).__name__}: sr")
+        for name in ("n_fft", "hop_length"):
+            self._check_positive_int(name)
+        self._check_positive_int("win_length", allow_none=True)
+        self._check_positive_int("max_frames", allow_none=True)
+        if self.win_length is not None and self.win_length > self.n_fft:
+            raise ValueError(
+                f"{type(self).__name__}: win_length must be <= n_fft={self.n_fft}, "
+                f"got {self.win_length}."
+            )
+        self._check_choice("pad_mode", _PAD_MODES)
+        self._check_choice("crop", _CROPS)
+        self._check_choice("normalize", _NORMALIZE)
+        if self.top_db is not None and not (
+            isinstance(self.top_db, numbers.Real) and self.top_db >= 0
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: top_db must be a non-negative number or None, "
+                f"got {self.top_db!r}."
+            )
+        if np.dtype(self.dtype).kind != "f":
+            raise ValueError(
+                f"{type(self).__name__}: dtype must be a floating dtype, got {self.dtype!r}."
+            )
+
+    # ------------------------------------------------------------------ sklearn API
+    def fit(self, X: Any, y: Any = None) -> BaseExtractor:
+        """Validate the parameters and fix the number of output frames.
+
+        Parameters
+        ----------
+        X : sequence of paths or waveforms, or ndarray of shape (n_samples, n_audio_samples)
+            Training audio. Only its lengths are read (file headers, not the audio), and only
+            when ``max_frames`` is None.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted extractor, with ``n_frames_`` (the output length: ``max_frames``, or
+            the number of frames of the longest training utterance) and ``n_bins_``.
+        """
+        self._validate_params()
+        sources = self._sources(X, reset=True)
+        if self.max_frames is not None:
+            self.n_frames_ = int(self.max_frames)
+        else:
+            longest = int(audio_durations(sources, self.sr).max())
+            self.n_frames_ = 1 + longest // self.hop_length
+        self.n_bins_ = len(self._bin_names())
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Compute the feature of every utterance.
+
+        Parameters
+        ----------
+        X : sequence of paths or waveforms, or ndarray of shape (n_samples, n_audio_samples)
+            Audio to transform. Waveforms given as arrays are taken to be at ``sr`` Hz.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_bins_, n_frames_)
+            One feature map per utterance, padded or cropped to ``n_frames_`` frames.
+        """
+        check_is_fitted(self, "n_frames_")
+        sources = self._sources(X, reset=False)
+        chunks = [
+            (start, sources[start : start + _CHUNK]) for start in range(0, len(sources), _CHUNK)
+        ]
+        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")
+        # Each job already keeps a core busy; threaded BLAS inside threaded jobs thrashes.
+        with threadpool_limits(limits=1, user_api="blas"):
+            results = parallel(
+                delayed(self._transform_chunk)(part, start) for start, part in chunks
+            )
+            if self.verbose:
+                from tqdm.auto import tqdm
+
+                results = tqdm(
+                    results,
+                    total=len(chunks),
+                    unit="chunk",
+                    desc=f"{type(self).__name__} ({len(sources)} utterances)",
+                )
+            return np.concatenate(list(results), axis=0)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the ``n_bins_`` feature bins (axis 1 of the output).
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        names : ndarray of str of shape (n_bins_,)
+        """
+        check_is_fitted(self, "n_frames_")
+        return np.asarray(self._bin_names(), dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True  # file paths
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    # ------------------------------------------------------------------ internals
+    def _sources(self, X: Any, reset: bool) -> list:
+        """Per-utterance sources; a numeric 2-D array follows scikit-learn's contract.
+
+        A matrix of equal-length waveforms is validated like any scikit-learn input (finite
+        values, at least one row, the same number of columns as in ``fit``); sequences of
+        paths or of waveforms of any lengths go through :func:`as_audio_sources`.
+        """
+        if _is_numeric_matrix(X):
+            X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
+            return list(X)
+        if reset and hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        return as_audio_sources(X)
+
+    @property
+    def _target_length(self) -> int:
+        # A centred STFT gives 1 + L // hop frames: this L gives exactly n_frames_.
+        return (self.n_frames_ - 1) * self.hop_length
+
+    def _fix_length(self, y: np.ndarray) -> np.ndarray:
+        target = max(self._target_length, 1)
+        n = y.shape[0]
+        if n > target:
+            start = (n - target) // 2 if self.crop == "center" else 0
+            return y[start : start + target]
+        if n < target:
+            if self.pad_mode == "wrap":
+                return np.resize(y, target)
+            return np.pad(y, (0, target - n))
+        return y
+
+    def _transform_chunk(self, sources: list, offset: int) -> np.ndarray:
+        waves = load_sources(sources, self.sr, offset)
+        batch = np.stack([self._fix_length(w) for w in waves])
+        features = self._compute(batch)[:, : self.n_frames_].transpose(0, 2, 1)
+        features = self._normalize(features)
+        return features.astype(self.dtype, copy=False)
+
+    def _normalize(self, features: np.ndarray) -> np.ndarray:
+        if self.normalize is None:
+            return np.ascontiguousarray(features)
+        features = features - features.mean(axis=-1, keepdims=True)
+        if self.normalize == "standard":
+            std = features.std(axis=-1, keepdims=True)
+            features = features / np.maximum(std, 1e-5)
+        return features
+
+    def _power(self, batch: np.ndarray) -> np.ndarray:
+        win_length = self.n_fft if self.win_length is None else self.win_length
+        window = _window(self.window, win_length, self.n_fft)
+        return power_spectrogram(batch, n_fft=self.n_fft, hop_length=self.hop_length, window=window)
+
+    @abstractmethod
+    def _compute(self, batch: np.ndarray) -> np.ndarray:
+        """Feature of equal-length signals ``(n, L)``, frame-major: ``(n, frames, n_bins)``."""
+
+    @abstractmethod
+    def _bin_names(self) -> list[str]:
+        """One name per output bin."""

@@ -1,0 +1,624 @@
+"""Plots for speech emotion recognition: embedding maps, confusion matrices, training curves.
+
+matplotlib is an optional dependency (``pip install 'sklearn-ser[plotting]'``). It is imported
+only when a plot is drawn, so importing this module never imports matplotlib.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.utils import check_array, column_or_1d
+from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+__all__ = [
+    "EmbeddingDisplay",
+    "plot_confusion_matrix",
+    "plot_embedding",
+    "plot_training_history",
+]
+
+_INSTALL_HINT = "pip install 'sklearn-ser[plotting]'"
+_METHODS = ("tsne", "pca")
+# History keys that are numeric but not a training curve; plotted only when asked for.
+_SKIPPED_HISTORY_KEYS = ("epoch", "dur")
+
+
+def _import_pyplot(caller: str) -> Any:
+    """Import matplotlib.pyplot, or raise an ImportError telling how to install it."""
+    try:
+        import matplotlib  # noqa: F401
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(f"{caller} requires matplotlib: {_INSTALL_HINT}") from exc
+    return plt
+
+
+def _get_ax(plt: Any, ax: Any) -> Any:
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _label_colors(n: int) -> list[Any]:
+    import matplotlib as mpl
+
+    if n <= 10:
+        cmap = mpl.colormaps["tab10"]
+        return [cmap(i) for i in range(n)]
+    if n <= 20:
+        cmap = mpl.colormaps["tab20"]
+        return [cmap(i) for i in range(n)]
+    cmap = mpl.colormaps["viridis"]
+    return [cmap(i / (n - 1)) for i in range(n)]
+
+
+def _project_2d(
+    X: np.ndarray, method: str, random_state: Any, perplexity: float
+) -> tuple[np.ndarray, tuple[str, str]]:
+    """Project embeddings to 2-D with t-SNE or PCA; return the points and axis names."""
+    n_samples, n_features = X.shape
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        if n_features < 2:
+            raise ValueError(
+                f"method='pca' needs embeddings with at least 2 features, got {n_features}."
+            )
+        pca = PCA(n_components=2, random_state=random_state)
+        points = pca.fit_transform(X)
+        ratio = pca.explained_variance_ratio_
+        return points, (f"PC 1 ({100 * ratio[0]:.1f} %)", f"PC 2 ({100 * ratio[1]:.1f} %)")
+    from sklearn.manifold import TSNE
+
+    if not perplexity > 0:
+        raise ValueError(f"perplexity must be positive, got perplexity={perplexity!r}.")
+    # t-SNE requires perplexity < n_samples; clamp for small sets of utterances.
+    perplexity = float(min(perplexity, n_samples - 1))
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state)
+    # For small sets the OpenMP threads of t-SNE only add overhead, and on a busy machine
+    # their spin-waiting can slow a sub-second fit down to many seconds: run it single-threaded.
+    limit = threadpool_limits(limits=1, user_api="openmp") if n_samples < 2000 else nullcontext()
+    with limit:
+        points = tsne.fit_transform(X)
+    return points, ("t-SNE 1", "t-SNE 2")
+
+
+class EmbeddingDisplay:
+    """2-D map of utterance embeddings coloured by emotion.
+
+    Create it with :meth:`from_embeddings` or :meth:`from_estimator` (or the convenience
+    function :func:`plot_embedding`), which project the embeddings to 2-D with t-SNE or PCA and
+    draw them. Calling the constructor and :meth:`plot` directly draws points that are already
+    2-D.
+
+    Parameters
+    ----------
+    embedding_2d : array-like of shape (n_samples, 2)
+        Projected embeddings.
+    labels : array-like of shape (n_samples,)
+        Emotion label of each utterance.
+    axis_names : tuple of 2 str, default=("dim 1", "dim 2")
+        Axis labels.
+
+    Attributes
+    ----------
+    embedding_2d_ : ndarray of shape (n_samples, 2)
+        The drawn 2-D points.
+    labels_ : ndarray of shape (n_samples,)
+        The label of each point.
+    classes_ : ndarray of shape (n_classes,)
+        Sorted distinct labels; one colour and one legend entry each.
+    scatters_ : list of matplotlib PathCollection
+        One scatter artist per class, in the order of :attr:`classes_`.
+    legend_ : matplotlib Legend
+        The legend.
+    ax_ : matplotlib Axes
+        Axes with the map.
+    figure_ : matplotlib Figure
+        Figure containing the map.
+
+    See Also
+    --------
+    plot_embedding : Project and draw embeddings in one call.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_ser.plotting import EmbeddingDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> emb = rng.normal(size=(30, 8))
+    >>> y = np.repeat(["ang", "hap", "sad"], 10)
+    >>> disp = EmbeddingDisplay.from_embeddings(emb, y, method="pca")
+    >>> disp.embedding_2d_.shape, disp.classes_.tolist()
+    ((30, 2), ['ang', 'hap', 'sad'])
+    """
+
+    def __init__(
+        self,
+        embedding_2d: Any,
+        labels: Any,
+        *,
+        axis_names: tuple[str, str] = ("dim 1", "dim 2"),
+    ) -> None:
+        self.embedding_2d = embedding_2d
+        self.labels = labels
+        self.axis_names = axis_names
+
+    def plot(
+        self, *, ax: Axes | None = None, title: str | None = None, **scatter_kwargs: Any
+    ) -> EmbeddingDisplay:
+        """Draw the map.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created if None.
+        title : str, default=None
+            Axes title; none if None.
+        **scatter_kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.scatter` (e.g. ``s``, ``alpha``, ``marker``).
+            Colours and legend labels are set per class, so ``c``, ``color`` and ``label`` are
+            not accepted.
+
+        Returns
+        -------
+        display : EmbeddingDisplay
+            This object, with :attr:`ax_`, :attr:`figure_` and the artists set.
+        """
+        plt = _import_pyplot("EmbeddingDisplay.plot")
+        points = check_array(self.embedding_2d, ensure_min_samples=1)
+        if points.shape[1] != 2:
+            raise ValueError(
+                f"embedding_2d must have shape (n_samples, 2), got shape {points.shape}."
+            )
+        labels = column_or_1d(np.asarray(self.labels))
+        if labels.shape[0] != points.shape[0]:
+            raise ValueError(
+                f"embedding_2d and labels must have the same length, got {points.shape[0]} "
+                f"points and {labels.shape[0]} labels."
+            )
+        bad = sorted({"c", "color", "label"} & set(scatter_kwargs))
+        if bad:
+            raise ValueError(
+                f"scatter_kwargs must not contain {bad!r}: colours and labels are set per "
+                "emotion class."
+            )
+        scatter_kwargs = {"s": 15, "alpha": 0.8, **scatter_kwargs}
+
+        ax = _get_ax(plt, ax)
+        classes = np.unique(labels)
+        scatters = []
+        for cls, color in zip(classes, _label_colors(len(classes))):
+            mask = labels == cls
+            scatters.append(
+                ax.scatter(
+                    points[mask, 0],
+                    points[mask, 1],
+                    color=[color],
+                    label=str(cls),
+                    **scatter_kwargs,
+                )
+            )
+        ax.set_xlabel(self.axis_names[0])
+        ax.set_ylabel(self.axis_names[1])
+        if title is not None:
+            ax.set_title(title)
+        self.legend_ = ax.legend(title="emotion", loc="best")
+        self.embedding_2d_ = points
+        self.labels_ = labels
+        self.classes_ = classes
+        self.scatters_ = scatters
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_embeddings(
+        cls,
+        X: Any,
+        y: Any,
+        *,
+        method: str = "tsne",
+        ax: Axes | None = None,
+        random_state: Any = None,
+        perplexity: float = 30.0,
+        title: str | None = None,
+        **scatter_kwargs: Any,
+    ) -> EmbeddingDisplay:
+        """Project embeddings to 2-D and draw them coloured by emotion.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings, one per utterance.
+        y : array-like of shape (n_samples,)
+            Emotion labels.
+        method : {"tsne", "pca"}, default="tsne"
+            Projection: :class:`sklearn.manifold.TSNE` or :class:`sklearn.decomposition.PCA`.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created if None.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the projection, for reproducible maps.
+        perplexity : float, default=30.0
+            t-SNE perplexity; lowered to ``n_samples - 1`` for small sets. Ignored for PCA.
+        title : str, default=None
+            Axes title; none if None.
+        **scatter_kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        display : EmbeddingDisplay
+            The drawn display.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from sklearn_ser.plotting import EmbeddingDisplay
+        >>> emb = np.random.RandomState(0).normal(size=(20, 4))
+        >>> disp = EmbeddingDisplay.from_embeddings(emb, [0, 1] * 10, random_state=0)
+        >>> disp.ax_.get_xlabel()
+        't-SNE 1'
+        """
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS!r}, got method={method!r}.")
+        _import_pyplot(f"{cls.__name__}.from_embeddings")
+        X = check_array(X, ensure_min_samples=2, ensure_min_features=1)
+        y = column_or_1d(np.asarray(y))
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"X and y must have the same length, got {X.shape[0]} embeddings and "
+                f"{y.shape[0]} labels."
+            )
+        points, axis_names = _project_2d(X, method, random_state, perplexity)
+        return cls(points, y, axis_names=axis_names).plot(ax=ax, title=title, **scatter_kwargs)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator: Any,
+        X: Any,
+        y: Any,
+        *,
+        method: str = "tsne",
+        ax: Axes | None = None,
+        random_state: Any = None,
+        perplexity: float = 30.0,
+        title: str | None = None,
+        **scatter_kwargs: Any,
+    ) -> EmbeddingDisplay:
+        """Embed ``X`` with a fitted estimator's ``transform`` and draw the 2-D map.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Fitted estimator whose ``transform(X)`` returns embeddings of shape
+            ``(n_samples, n_features)`` (e.g. a fitted pipeline ending in the SER classifier).
+        X : list of str, list of array-like or array-like
+            Utterances, in any form ``estimator.transform`` accepts.
+        y : array-like of shape (n_samples,)
+            Emotion labels.
+        method : {"tsne", "pca"}, default="tsne"
+            Projection method.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created if None.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the projection.
+        perplexity : float, default=30.0
+            t-SNE perplexity; lowered to ``n_samples - 1`` for small sets.
+        title : str, default=None
+            Axes title; none if None.
+        **scatter_kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        display : EmbeddingDisplay
+            The drawn display.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import make_blobs
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from sklearn_ser.plotting import EmbeddingDisplay
+        >>> X, y = make_blobs(n_samples=30, n_features=5, random_state=0)
+        >>> scaler = StandardScaler().fit(X)
+        >>> disp = EmbeddingDisplay.from_estimator(scaler, X, y, method="pca")
+        >>> len(disp.scatters_)
+        3
+        """
+        if not hasattr(estimator, "transform"):
+            raise TypeError(
+                "estimator must implement transform(X) returning embeddings, got an object of "
+                f"type {type(estimator).__name__} without transform."
+            )
+        embeddings = np.asarray(estimator.transform(X))
+        if embeddings.ndim != 2:
+            raise ValueError(
+                "estimator.transform(X) must return embeddings of shape (n_samples, n_features), "
+                f"got shape {embeddings.shape}."
+            )
+        return cls.from_embeddings(
+            embeddings,
+            y,
+            method=method,
+            ax=ax,
+            random_state=random_state,
+            perplexity=perplexity,
+            title=title,
+            **scatter_kwargs,
+        )
+
+
+def plot_embedding(
+    X: Any,
+    y: Any,
+    *,
+    estimator: Any = None,
+    method: str = "tsne",
+    ax: Axes | None = None,
+    random_state: Any = None,
+    perplexity: float = 30.0,
+    title: str | None = None,
+    **scatter_kwargs: Any,
+) -> EmbeddingDisplay:
+    """Draw a 2-D map of embeddings, one colour and legend entry per emotion.
+
+    Use it to see how emotions cluster, e.g. the embeddings of held-out speakers from a
+    network trained with softmax only next to one trained with center loss.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), or any input of ``estimator``
+        Embeddings; or, if ``estimator`` is given, the utterances to embed.
+    y : array-like of shape (n_samples,)
+        Emotion labels.
+    estimator : estimator object, default=None
+        If given, a fitted estimator whose ``transform(X)`` returns the embeddings.
+    method : {"tsne", "pca"}, default="tsne"
+        Projection to 2-D: :class:`sklearn.manifold.TSNE` or
+        :class:`sklearn.decomposition.PCA`.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure is created if None.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the projection.
+    perplexity : float, default=30.0
+        t-SNE perplexity; lowered to ``n_samples - 1`` for small sets. Ignored for PCA.
+    title : str, default=None
+        Axes title; none if None.
+    **scatter_kwargs : dict
+        Passed to :meth:`matplotlib.axes.Axes.scatter` (e.g. ``s``, ``alpha``).
+
+    Returns
+    -------
+    display : EmbeddingDisplay
+        Holds ``ax_``, ``figure_``, ``embedding_2d_``, ``labels_`` and ``classes_``.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_ser.plotting import plot_embedding
+    >>> X, y = make_blobs(n_samples=40, n_features=16, centers=4, random_state=0)
+    >>> disp = plot_embedding(X, y, method="pca", title="Embeddings")
+    >>> len(disp.legend_.get_texts())
+    4
+    """
+    kwargs = dict(
+        method=method,
+        ax=ax,
+        random_state=random_state,
+        perplexity=perplexity,
+        title=title,
+        **scatter_kwargs,
+    )
+    if estimator is not None:
+        return EmbeddingDisplay.from_estimator(estimator, X, y, **kwargs)
+    return EmbeddingDisplay.from_embeddings(X, y, **kwargs)
+
+
+def plot_confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Any = None,
+    normalize: str | None = "true",
+    ax: Axes | None = None,
+    **kwargs: Any,
+) -> ConfusionMatrixDisplay:
+    """Plot a confusion matrix, by default normalised per true class (recall).
+
+    A thin wrapper over :meth:`sklearn.metrics.ConfusionMatrixDisplay.from_predictions` with
+    the SER convention as default: each row is divided by the number of utterances of that
+    emotion, so the diagonal shows the per-class recalls whose mean is the UA.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True emotion labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted emotion labels.
+    labels : array-like, default=None
+        Classes to show, in this order; by default the sorted labels of ``y_true`` and
+        ``y_pred``.
+    normalize : {"true", "pred", "all"} or None, default="true"
+        Normalise over true classes (rows, recall), predicted classes (columns, precision),
+        all utterances, or not at all (counts).
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure is created if None.
+    **kwargs : dict
+        Passed to ``ConfusionMatrixDisplay.from_predictions`` (e.g. ``cmap``, ``colorbar``,
+        ``display_labels``, ``values_format``; ``values_format`` defaults to ``".2f"`` when
+        normalised).
+
+    Returns
+    -------
+    display : sklearn.metrics.ConfusionMatrixDisplay
+        With ``ax_``, ``figure_``, ``im_`` and ``confusion_matrix``.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_ser.plotting import plot_confusion_matrix
+    >>> disp = plot_confusion_matrix(["ang", "ang", "sad", "sad"], ["ang", "sad", "sad", "sad"])
+    >>> disp.confusion_matrix.tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    """
+    _import_pyplot("plot_confusion_matrix")
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    if normalize not in ("true", "pred", "all", None):
+        raise ValueError(
+            f"normalize must be one of 'true', 'pred', 'all' or None, got normalize={normalize!r}."
+        )
+    if normalize is not None:
+        kwargs.setdefault("values_format", ".2f")
+    kwargs.setdefault("cmap", "Blues")
+    return ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=labels, normalize=normalize, ax=ax, **kwargs
+    )
+
+
+def _resolve_history(history: Any) -> list[Mapping[str, Any]]:
+    """Return the per-epoch records of a History, a list of dicts or a fitted estimator."""
+    steps = getattr(history, "steps", None)
+    if isinstance(steps, list) and steps and not hasattr(history, "history_"):
+        history = steps[-1][1]  # a Pipeline: use its final estimator
+    if hasattr(history, "history_"):
+        history = history.history_
+    elif not isinstance(history, Sequence) and isinstance(getattr(history, "history", None), list):
+        history = history.history  # a skorch NeuralNet
+    if isinstance(history, (str, bytes, Mapping)) or not isinstance(history, Sequence):
+        raise TypeError(
+            "history must be a skorch History, a list of per-epoch dicts or an estimator with "
+            f"a history_ attribute, got an object of type {type(history).__name__}."
+        )
+    records = list(history)
+    if not records:
+        raise ValueError("history is empty: expected at least one epoch.")
+    for i, row in enumerate(records):
+        if not isinstance(row, Mapping):
+            raise TypeError(
+                f"history must contain one dict per epoch, got {type(row).__name__} at index {i}."
+            )
+    return records
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def plot_training_history(
+    history: Any, *, keys: str | Sequence[str] | None = None, ax: Axes | None = None
+) -> Axes:
+    """Plot training curves (losses, validation scores) against the epoch.
+
+    Parameters
+    ----------
+    history : skorch History, list of dict, or estimator
+        Per-epoch records such as ``{"epoch": 3, "train_loss": 0.9, "valid_loss": 1.1,
+        "valid_ua": 0.52, ...}``; or an estimator with a ``history_`` attribute (e.g. the
+        library's fitted classifier, or a pipeline ending in it), whose history is used.
+    keys : str or list of str, default=None
+        Keys to plot. By default every key with a numeric value in some epoch, in order of
+        first appearance, except ``"epoch"`` (the x axis) and ``"dur"`` (epoch duration in
+        seconds, plotted only when asked for). Epochs without a key leave a gap.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure is created if None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes, with one line and legend entry per key.
+
+    Raises
+    ------
+    ValueError
+        If a requested key is in no epoch or is not numeric, or if there is nothing to plot.
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_ser.plotting import plot_training_history
+    >>> history = [
+    ...     {"epoch": 1, "train_loss": 1.2, "valid_loss": 1.3, "valid_ua": 0.40, "dur": 2.0},
+    ...     {"epoch": 2, "train_loss": 0.9, "valid_loss": 1.1, "valid_ua": 0.48, "dur": 2.1},
+    ... ]
+    >>> ax = plot_training_history(history)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['train_loss', 'valid_loss', 'valid_ua']
+    """
+    plt = _import_pyplot("plot_training_history")
+    records = _resolve_history(history)
+
+    present: dict[str, bool] = {}  # key -> has a numeric value somewhere (insertion order)
+    for row in records:
+        for key, value in row.items():
+            present[key] = present.get(key, False) or _is_number(value)
+
+    if keys is None:
+        keys = [k for k, numeric in present.items() if numeric and k not in _SKIPPED_HISTORY_KEYS]
+        if not keys:
+            raise ValueError(
+                f"history has no numeric key to plot; its keys are {sorted(present)!r}."
+            )
+    else:
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        if not keys:
+            raise ValueError("keys must name at least one history key, got an empty list.")
+        available = sorted(k for k, numeric in present.items() if numeric)
+        for key in keys:
+            if key not in present:
+                raise ValueError(f"Unknown history key {key!r}; expected one of {available!r}.")
+            if not present[key]:
+                raise ValueError(
+                    f"History key {key!r} has no numeric value to plot; expected one of "
+                    f"{available!r}."
+                )
+
+    if all(_is_number(row.get("epoch")) for row in records):
+        epochs = np.array([row["epoch"] for row in records], dtype=float)
+    else:
+        epochs = np.arange(1, len(records) + 1, dtype=float)
+
+    ax = _get_ax(plt, ax)
+    marker = "o" if len(records) <= 30 else None
+    for key in keys:
+        values = np.array(
+            [float(row[key]) if _is_number(row.get(key)) else np.nan for row in records]
+        )
+        ax.plot(epochs, values, marker=marker, markersize=3, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("value")
+    ax.legend(loc="best")
+    return ax

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sklearn_ser import as_audio_sources, audio_durations, load_audio
+
+from .conftest import tone
+
+
+def test_wav_stereo_int16_is_mixed_resampled_and_scaled(tmp_path):
+    left, right = tone(200, 1.0, 22050), tone(300, 1.0, 22050)
+    stereo = np.stack([left, right], axis=1)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, stereo, 22050, subtype="PCM_16")
+    y = load_audio(path, sr=16000)
+    assert y.dtype == np.float32 and y.ndim == 1
+    assert abs(len(y) - 16000) <= 1
+    assert 0.3 < np.abs(y).max() <= 1.0  # int16 scaled to [-1, 1), mono average of two tones
+    direct = load_audio([(left + right) / 2], sr=16000, input_sr=22050)[0]
+    np.testing.assert_allclose(y, direct, atol=1e-3)
+
+
+@pytest.mark.parametrize("fmt,ext", [("FLAC", "flac"), ("OGG", "ogg"), ("WAV", "wav")])
+def test_formats(tmp_path, fmt, ext):
+    path = tmp_path / f"a.{ext}"
+    sf.write(path, tone(440, 0.5), 16000, format=fmt)
+    y = load_audio([str(path)], sr=16000)[0]
+    assert abs(len(y) - 8000) <= 1 and np.isfinite(y).all()
+
+
+def test_ragged_waveforms_and_matrix(waves):
+    out = load_audio(waves, sr=16000)
+    assert [len(y) for y in out] == [len(w) for w in waves]
+    matrix = np.stack([w[:5000] for w in waves])
+    assert len(load_audio(matrix)) == 4
+
+
+def test_integer_pcm_array_is_scaled():
+    pcm = (tone(100, 0.1) * 32767).astype(np.int16)
+    y = load_audio([pcm])[0]
+    assert y.dtype == np.float32 and np.abs(y).max() <= 1.0
+    np.testing.assert_allclose(y, tone(100, 0.1), atol=1e-4)
+
+
+def test_channels_first_waveform_is_mixed():
+    stereo = np.stack([tone(100), -tone(100)])
+    np.testing.assert_allclose(load_audio([stereo])[0], 0.0, atol=1e-7)
+
+
+def test_missing_file_names_path_and_index(tmp_path):
+    ok = tmp_path / "ok.wav"
+    sf.write(ok, tone(), 16000)
+    with pytest.raises(FileNotFoundError, match=r"sample 1 .*nope\.wav"):
+        load_audio([ok, tmp_path / "nope.wav"])
+
+
+def test_unreadable_file(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    with pytest.raises(ValueError, match=r"sample 0 .*bad\.wav.*could not be read"):
+        load_audio([bad])
+
+
+@pytest.mark.parametrize(
+    "X,match",
+    [
+        ([np.zeros(0)], "empty"),
+        ([np.array([0.0, np.nan])], "NaN or infinity"),
+        ([np.array([0.0, np.inf])], "NaN or infinity"),
+        ([np.zeros((2, 2, 2))], "1-D"),
+        (np.zeros((2, 3, 4)), "2-D array"),
+        (np.zeros(100), "2-D array"),
+        ([0.1, 0.2, 0.3], "single 1-D waveform"),
+        ([], "no utterances"),
+    ],
+)
+def test_bad_input(X, match):
+    with pytest.raises(ValueError, match=match):
+        load_audio(X)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    sf.write(path, np.zeros(0, dtype=np.float32), 16000)
+    with pytest.raises(ValueError, match="empty"):
+        load_audio([path])
+
+
+@pytest.mark.parametrize("sr", [0, -16000, 1.5, "16k"])
+def test_bad_sample_rate(sr):
+    with pytest.raises(ValueError, match="sr"):
+        load_audio([tone()], sr=sr)
+
+
+def test_sources_and_durations(tmp_path):
+    path = tmp_path / "a.wav"
+    sf.write(path, tone(seconds=1.0, sr=8000), 8000)
+    assert as_audio_sources([path]) == [path]
+    np.testing.assert_array_equal(audio_durations([path, np.zeros(10)], sr=16000), [16000, 10])
+    with pytest.raises(ValueError, match="single path"):
+        as_audio_sources(str(path))

@@ -1,0 +1,287 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_validate
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import check_estimator
+from torch import nn
+
+from sklearn_ser import SERClassifier
+from sklearn_ser.models import CenterLoss, ModelOutput, MultitaskCNN, SpecAugment
+
+TINY = {"module__channels": (8, 16), "module__embedding_dim": 8, "batch_size": 16}
+
+
+@pytest.fixture
+def data(rng):
+    """Three emotions separable by where the energy sits; six 'speakers' of 15 samples."""
+    X = rng.normal(size=(90, 12, 16)).astype(np.float32)
+    y = np.array(["anger", "neutral", "sadness"] * 30)
+    X[y == "anger", :4] += 1.5
+    X[y == "sadness", 8:] += 1.5
+    groups = np.repeat([f"spk{i}" for i in range(6)], 15)
+    return X, y, groups
+
+
+def test_check_estimator():
+    # Defaults except a short schedule. One check cannot apply: float32 convolutions
+    # round differently (about 1e-7 relative) when the batch holds other samples.
+    check_estimator(
+        SERClassifier(max_epochs=10, batch_size=16, random_state=0),
+        expected_failed_checks={
+            "check_methods_sample_order_invariance": "float32 convolutions give "
+            "batch-composition dependent rounding (~1e-7 relative)"
+        },
+    )
+
+
+def test_fit_predict_strings(data):
+    X, y, _ = data
+    clf = SERClassifier(max_epochs=30, random_state=0, **TINY).fit(X, y)
+    assert list(clf.classes_) == ["anger", "neutral", "sadness"]
+    pred = clf.predict(X)
+    assert pred.dtype.kind == "U" and set(pred) <= set(y)
+    assert clf.score(X, y) > 0.9
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], pred)
+    assert clf.transform(X).shape == (90, 8)
+    assert list(clf.get_feature_names_out()[:2]) == ["serclassifier0", "serclassifier1"]
+
+
+def test_history_records_loss_parts(data):
+    X, y, _ = data
+    clf = SERClassifier(max_epochs=2, random_state=0, **TINY).fit(X, y)
+    row = clf.history_[-1]
+    for key in ("train_loss", "train_ce", "train_center", "train_recon"):
+        assert np.isfinite(row[key])
+    expected = row["train_ce"] + 0.01 * row["train_center"] + 0.1 * row["train_recon"]
+    assert row["train_loss"] == pytest.approx(expected, rel=1e-4)
+    plain = SERClassifier(max_epochs=1, lambda_center=0, lambda_recon=0, random_state=0, **TINY)
+    row = plain.fit(X, y).history_[-1]
+    assert "train_center" not in row and "train_recon" not in row
+    assert row["train_loss"] == pytest.approx(row["train_ce"], rel=1e-5)
+
+
+def test_same_seed_same_model(data):
+    X, y, _ = data
+    a = SERClassifier(max_epochs=3, random_state=7, **TINY).fit(X, y)
+    b = SERClassifier(max_epochs=3, random_state=7, **TINY).fit(X, y)
+    c = SERClassifier(max_epochs=3, random_state=8, **TINY).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_pickle_and_joblib_round_trip(data, tmp_path):
+    X, y, _ = data
+    clf = SERClassifier(max_epochs=2, random_state=0, **TINY).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    joblib.dump(clf, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").transform(X), clf.transform(X))
+
+
+def test_params_routed_to_module_and_cloned(data):
+    X, y, _ = data
+    clf = SERClassifier(max_epochs=1, module__channels=(4,), module__embedding_dim=5)
+    assert clf.get_params()["module__channels"] == (4,)
+    cloned = clone(clf)
+    assert cloned.get_params()["module__embedding_dim"] == 5
+    cloned.set_params(module__embedding_dim=3).fit(X, y)
+    assert cloned.transform(X).shape == (90, 3)
+    assert isinstance(cloned.net_.module_, MultitaskCNN)
+    with pytest.raises(ValueError, match="modul__channels"):
+        SERClassifier(modul__channels=(4,)).fit(X, y)
+
+
+def test_early_stopping_split_is_speaker_disjoint(data):
+    X, y, groups = data
+    clf = SERClassifier(
+        max_epochs=4, early_stopping=True, n_iter_no_change=2, random_state=0, **TINY
+    ).fit(X, y, groups=groups)
+    assert "valid_ua" in clf.history_[-1]
+    valid = clf.net_.train_split.keywords["valid_ds"].X
+    standardized = clf._standardize(X)
+    valid_rows = [int(np.flatnonzero((standardized == v).all(axis=(1, 2)))[0]) for v in valid]
+    valid_speakers = set(groups[valid_rows])
+    train_speakers = set(groups) - valid_speakers
+    assert valid_speakers and train_speakers
+    # every sample of a validation speaker is in the validation set
+    assert len(valid_rows) == sum(np.isin(groups, list(valid_speakers)))
+
+
+def test_early_stopping_without_groups_warns(data):
+    X, y, _ = data
+    with pytest.warns(UserWarning, match="mixes speakers"):
+        SERClassifier(max_epochs=1, early_stopping=True, **TINY).fit(X, y)
+
+
+def test_embeddings_feed_another_classifier(data):
+    X, y, _ = data
+    pipe = make_pipeline(
+        SERClassifier(max_epochs=10, random_state=0, **TINY), KNeighborsClassifier(3)
+    )
+    assert pipe.fit(X, y).score(X, y) > 0.8
+
+
+def test_grid_search_and_cross_validate_by_speaker(data):
+    X, y, groups = data
+    clf = SERClassifier(max_epochs=2, random_state=0, **TINY)
+    search = GridSearchCV(
+        clf, {"lambda_center": [0.0, 0.1]}, cv=LeaveOneGroupOut(), scoring="balanced_accuracy"
+    )
+    search.fit(X[:60], y[:60], groups=groups[:60])
+    assert search.best_params_["lambda_center"] in (0.0, 0.1)
+    res = cross_validate(clf, X, y, groups=groups, cv=LeaveOneGroupOut())
+    assert len(res["test_score"]) == 6
+
+
+def test_combined_model_with_input_splits(data):
+    X, y, _ = data
+    clf = SERClassifier(max_epochs=1, module__input_splits=(5, 7), random_state=0, **TINY)
+    clf.fit(X, y)
+    assert len(clf.net_.module_.encoders) == 2
+
+
+def test_options_run(data):
+    X, y, _ = data
+    clf = SERClassifier(
+        max_epochs=2,
+        class_weight="balanced",
+        label_smoothing=0.1,
+        optimizer="sgd",
+        lr_schedule=None,
+        augment=SpecAugment(freq_width=3, time_width=4, max_shift=2),
+        mixed_precision=True,
+        random_state=0,
+        **TINY,
+    ).fit(X[:40], y[:40])
+    weight = clf.net_.criterion_.weight
+    counts = np.unique(y[:40], return_counts=True)[1]
+    np.testing.assert_allclose(weight.numpy(), 40 / (3 * counts), rtol=1e-6)
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_2d_input_is_one_row_map(rng):
+    X = rng.normal(size=(40, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = SERClassifier(max_epochs=2, random_state=0, **TINY).fit(X, y)
+    assert clf.input_shape_ == (1, 6) and clf.predict(X).dtype.kind == "i"
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (lambda X, y: (np.where(X > 2, np.nan, X), y), "NaN"),
+        (lambda X, y: (X, np.full(len(y), "anger")), "only one class"),
+        (lambda X, y: (X[:-1], y), "inconsistent numbers of samples"),
+        (lambda X, y: (X, None), "requires y"),
+    ],
+)
+def test_bad_fit_input(data, change, match):
+    X, y = change(*data[:2])
+    with pytest.raises(ValueError, match=match):
+        SERClassifier(max_epochs=1, **TINY).fit(X, y)
+
+
+def test_predict_shape_mismatch(data):
+    X, y, _ = data
+    clf = SERClassifier(max_epochs=1, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="13 features, but SERClassifier is expecting 12"):
+        clf.predict(np.zeros((2, 13, 16), dtype=np.float32))  # e.g. another n_mels
+    with pytest.raises(ValueError, match=r"per-sample shape \(12, 17\).*\(12, 16\)"):
+        clf.predict(np.zeros((2, 12, 17), dtype=np.float32))  # e.g. another max_frames
+
+
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"lr": -1.0}, "lr"),
+        ({"lambda_center": -0.1}, "lambda_center"),
+        ({"center_alpha": 2.0}, "center_alpha"),
+        ({"optimizer": "adagrad"}, "optimizer"),
+        ({"module": "cnn"}, "module"),
+        ({"validation_fraction": 1.5}, "validation_fraction"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_params_are_named(data, params, match):
+    with pytest.raises(ValueError, match=match):
+        SERClassifier(**params).fit(*data[:2])
+
+
+def test_recon_without_decoder_is_explained(data):
+    with pytest.raises(ValueError, match="needs a module with a decoder"):
+        SERClassifier(max_epochs=1, module__reconstruct=False, **TINY).fit(*data[:2])
+
+
+class _ExplodingModule(nn.Module):
+    """Returns NaN logits from the third training batch on."""
+
+    def __init__(self, n_classes, input_shape):
+        super().__init__()
+        self.linear = nn.Linear(int(np.prod(input_shape)), n_classes)
+        self.embedding_dim = n_classes
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += self.training
+        logits = self.linear(x.flatten(1))
+        if self.calls >= 3:
+            logits = logits * float("nan")
+        return ModelOutput(logits, logits, None)
+
+
+def test_non_finite_loss_stops_with_epoch_and_batch(data):
+    X, y, _ = data
+    clf = SERClassifier(_ExplodingModule, lambda_recon=0, max_epochs=3, batch_size=32)
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 3"):
+        clf.fit(X, y)
+    assert all(torch.isfinite(p).all() for p in clf.net_.module_.parameters())
+
+
+def test_center_loss_update_rule():
+    loss = CenterLoss(n_classes=3, embedding_dim=2, alpha=0.5)
+    loss.centers.copy_(torch.tensor([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]))
+    x = torch.tensor([[1.0, 0.0], [3.0, 0.0], [1.0, 3.0]])
+    labels = torch.tensor([0, 0, 1])
+    # 1/2 * mean(1 + 9 + (0 + 4)) = 7/3
+    assert float(loss(x, labels)) == pytest.approx(7 / 3)
+    loss.update_centers(x, labels)
+    # class 0: delta = ((0-1) + (0-3), 0) / 3 -> c = 0 - 0.5 * (-4/3, 0) = (2/3, 0)
+    torch.testing.assert_close(loss.centers[0], torch.tensor([2 / 3, 0.0]))
+    # class 1: delta = (0, -2) / 2 -> c = (1, 1) + 0.5 * (0, 1) = (1, 1.5)
+    torch.testing.assert_close(loss.centers[1], torch.tensor([1.0, 1.5]))
+    torch.testing.assert_close(loss.centers[2], torch.tensor([5.0, 5.0]))  # absent: unchanged
+
+
+def test_center_loss_tightens_clusters(data):
+    X, y, _ = data
+    kw = {"max_epochs": 30, "random_state": 0, "lambda_recon": 0.0, **TINY}
+    plain = SERClassifier(lambda_center=0.0, **kw).fit(X, y)
+    center = SERClassifier(lambda_center=0.1, **kw).fit(X, y)
+
+    def spread(clf):  # within-class over total variance of the embeddings
+        emb = clf.transform(X)
+        within = sum(((emb[y == c] - emb[y == c].mean(0)) ** 2).sum() for c in clf.classes_)
+        return within / ((emb - emb.mean(0)) ** 2).sum()
+
+    assert spread(center) < spread(plain)
+
+
+def test_multitask_cnn_shapes_and_errors():
+    model = MultitaskCNN(n_classes=3, input_shape=(7, 9), channels=(4, 8), embedding_dim=6)
+    out = model(torch.randn(2, 7, 9))
+    assert out.logits.shape == (2, 3) and out.embedding.shape == (2, 6)
+    assert out.reconstruction.shape == (2, 7, 9)
+    assert MultitaskCNN(3, (7, 9), reconstruct=False)(torch.randn(2, 7, 9)).reconstruction is None
+    with pytest.raises(ValueError, match=r"built for inputs of shape \(batch, 7, 9\)"):
+        model(torch.randn(2, 8, 9))
+    with pytest.raises(ValueError, match="input_splits"):
+        MultitaskCNN(3, (7, 9), input_splits=(3, 3))
