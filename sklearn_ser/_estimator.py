@@ -21,6 +21,7 @@ from skorch.dataset import Dataset, unpack_data
 from skorch.helper import predefined_split
 from skorch.utils import to_tensor
 from torch import nn
+from torch.utils.data import Subset
 
 from .models import CenterLoss, ModelOutput, MultitaskCNN
 
@@ -65,9 +66,13 @@ class _SERNet(NeuralNetClassifier):
         lambda_recon: float = 0.0,
         augment: Any = None,
         mixed_precision: bool = False,
+        input_mean: Any = None,
+        input_scale: Any = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
+        self.input_mean = input_mean
+        self.input_scale = input_scale
         self.lambda_center = lambda_center
         self.center_alpha = center_alpha
         self.lambda_recon = lambda_recon
@@ -93,6 +98,21 @@ class _SERNet(NeuralNetClassifier):
             out = module(torch.zeros(shape, device=self.device))
         module.train(was_training)
         return int(out[1].shape[1])
+
+    def standardize(self, X: Any) -> torch.Tensor:
+        """Move a batch to the device and standardise each bin (axis -2).
+
+        Done per batch, not on the whole array, so that memory-mapped features stream
+        from disk instead of being copied into memory.
+        """
+        X = to_tensor(X, device=self.device).float()
+        if self.input_mean is None:
+            return X
+        shape = [1] * X.ndim
+        shape[-2] = -1
+        mean = torch.as_tensor(self.input_mean, device=X.device).view(shape)
+        scale = torch.as_tensor(self.input_scale, device=X.device).view(shape)
+        return (X - mean) / scale
 
     def _autocast(self) -> Any:
         device_type = torch.device(self.device).type
@@ -141,7 +161,7 @@ class _SERNet(NeuralNetClassifier):
     def train_step_single(self, batch: Any, **fit_params: Any) -> dict:
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        Xi = to_tensor(Xi, device=self.device)
+        Xi = self.standardize(Xi)
         X_in = self.augment(Xi) if self.augment is not None else Xi
         y_pred = self.infer(X_in, **fit_params)
         # The clean input is the reconstruction target: with augmentation the decoder
@@ -163,6 +183,7 @@ class _SERNet(NeuralNetClassifier):
     def validation_step(self, batch: Any, **fit_params: Any) -> dict:
         self._set_training(False)
         Xi, yi = unpack_data(batch)
+        Xi = self.standardize(Xi)
         with torch.no_grad():
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
@@ -176,7 +197,7 @@ class _SERNet(NeuralNetClassifier):
         Xi, _ = unpack_data(batch)
         with torch.set_grad_enabled(training):
             self._set_training(training)
-            out = self.infer(Xi)
+            out = self.infer(self.standardize(Xi))
         return (out.logits, out.embedding)
 
 
@@ -449,7 +470,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             X, y = validate_data(self, X, y, **kwargs)
         else:
             X = validate_data(self, X, **kwargs)
-        X = np.asarray(X, dtype=np.float32)
+        # No dtype conversion or copy here: a float32 memory map is read batch by batch.
         if X.ndim == 2:  # a row is a 1 x n_features map
             X = X[:, np.newaxis, :]
         if not reset and X.shape[1:] != self.input_shape_:
@@ -460,10 +481,23 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         return (X, y) if y is not None else X
 
-    def _standardize(self, X: np.ndarray) -> np.ndarray:
-        shape = [1] * X.ndim
-        shape[-2] = -1  # statistics per bin (axis -2), over samples, segments and frames
-        return (X - self.feature_mean_.reshape(shape)) / self.feature_scale_.reshape(shape)
+    @staticmethod
+    def _bin_statistics(X: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each bin (axis -2), over all other axes.
+
+        Accumulated over chunks of samples in float64, so a memory map is never loaded whole.
+        """
+        axes = tuple(i for i in range(X.ndim) if i != X.ndim - 2)
+        n_bins = X.shape[-2]
+        total, total_sq, count = np.zeros(n_bins), np.zeros(n_bins), 0
+        for start in range(0, X.shape[0], chunk):
+            part = np.asarray(X[start : start + chunk], dtype=np.float64)
+            total += part.sum(axis=axes)
+            total_sq += np.square(part).sum(axis=axes)
+            count += part.size // n_bins
+        mean = total / count
+        std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+        return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
 
     def _resolve_device(self) -> str:
         if self.device == "auto":
@@ -583,30 +617,27 @@ n_bins, n_frames) or (n_samples, n_features)
                     f"groups must have one entry per sample ({len(y)}), got shape {groups.shape}."
                 )
         self.input_shape_ = tuple(X.shape[1:])
-        axes = tuple(i for i in range(X.ndim) if i != X.ndim - 2)
-        self.feature_mean_ = X.mean(axis=axes, dtype=np.float64).astype(np.float32)
-        self.feature_scale_ = np.maximum(X.std(axis=axes, dtype=np.float64), 1e-6).astype(
-            np.float32
-        )
-        X = self._standardize(X)
+        self.feature_mean_, self.feature_scale_ = self._bin_statistics(X)
         y_encoded = y_encoded.astype(np.int64)
         self.device_ = self._resolve_device()
 
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        train_split = None
+        train_split, train_data, train_y, y_train = None, X, y_encoded, y_encoded
         if self.early_stopping:
+            # Subsets index lazily: no copy of X (which may be a memory map).
+            full = Dataset(X, y_encoded)
             train_idx, valid_idx = self._split(y_encoded, groups, rng)
-            train_split = predefined_split(Dataset(X[valid_idx], y_encoded[valid_idx]))
-            X, y_encoded = X[train_idx], y_encoded[train_idx]
+            train_split = predefined_split(Subset(full, valid_idx))
+            train_data, train_y, y_train = Subset(full, train_idx), None, y_encoded[train_idx]
 
-        self.net_ = self._build_net(y_encoded, train_split)
+        self.net_ = self._build_net(y_train, train_split)
         devices = [torch.device(self.device_)] if self.device_.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             self.net_.initialize()
             self.embedding_dim_ = self.net_.center_loss_.embedding_dim
-            self.net_.partial_fit(X, y_encoded)
+            self.net_.partial_fit(train_data, train_y)
         return self
 
     def _build_net(self, y: np.ndarray, train_split: Any) -> _SERNet:
@@ -653,6 +684,8 @@ n_bins, n_frames) or (n_samples, n_features)
             "lambda_recon": float(self.lambda_recon),
             "augment": self.augment,
             "mixed_precision": bool(self.mixed_precision),
+            "input_mean": self.feature_mean_,
+            "input_scale": self.feature_scale_,
         }
         params.update(routed)
         return _SERNet(**params)
@@ -666,7 +699,7 @@ n_bins, n_frames) or (n_samples, n_features)
 
     def _forward(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
         check_is_fitted(self, "net_")
-        X = self._standardize(self._validate_X(X, reset=False))
+        X = self._validate_X(X, reset=False)
         logits, embedding = self.net_.forward(X, training=False, device="cpu")
         return logits, embedding
 
