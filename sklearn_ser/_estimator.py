@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import warnings
 from typing import Any
@@ -12,7 +13,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetClassifier
@@ -68,9 +68,11 @@ class _SERNet(NeuralNetClassifier):
         mixed_precision: bool = False,
         input_mean: Any = None,
         input_scale: Any = None,
+        window_frames: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
+        self.window_frames = window_frames
         self.input_mean = input_mean
         self.input_scale = input_scale
         self.lambda_center = lambda_center
@@ -113,6 +115,31 @@ class _SERNet(NeuralNetClassifier):
         mean = torch.as_tensor(self.input_mean, device=X.device).view(shape)
         scale = torch.as_tensor(self.input_scale, device=X.device).view(shape)
         return (X - mean) / scale
+
+    def _random_crop(self, X: torch.Tensor) -> torch.Tensor:
+        """One random window per sample (training): a random time shift of the utterance."""
+        n_frames, window = X.shape[-1], self.window_frames
+        if window is None or n_frames <= window:
+            return X
+        starts = torch.randint(0, n_frames - window + 1, (X.shape[0],))
+        return torch.stack([x[..., int(s) : int(s) + window] for x, s in zip(X, starts)])
+
+    def _windowed_infer(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and embeddings averaged over half-overlapping windows covering X."""
+        n_frames, window = X.shape[-1], self.window_frames
+        if window is None or n_frames <= window:
+            out = self.infer(X)
+            return out.logits, out.embedding
+        hop = max(window // 2, 1)
+        starts = list(range(0, n_frames - window + 1, hop))
+        if starts[-1] != n_frames - window:
+            starts.append(n_frames - window)  # the last window ends on the last frame
+        windows = torch.cat([X[..., s : s + window] for s in starts])
+        out = self.infer(windows)
+        n = X.shape[0]
+        logits = out.logits.view(len(starts), n, -1).mean(0)
+        embedding = out.embedding.view(len(starts), n, -1).mean(0)
+        return logits, embedding
 
     def _autocast(self) -> Any:
         device_type = torch.device(self.device).type
@@ -161,7 +188,7 @@ class _SERNet(NeuralNetClassifier):
     def train_step_single(self, batch: Any, **fit_params: Any) -> dict:
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        Xi = self.standardize(Xi)
+        Xi = self._random_crop(self.standardize(Xi))
         X_in = self.augment(Xi) if self.augment is not None else Xi
         y_pred = self.infer(X_in, **fit_params)
         # The clean input is the reconstruction target: with augmentation the decoder
@@ -185,10 +212,17 @@ class _SERNet(NeuralNetClassifier):
         Xi, yi = unpack_data(batch)
         Xi = self.standardize(Xi)
         with torch.no_grad():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+            if self.window_frames is not None and Xi.shape[-1] > self.window_frames:
+                logits, embedding = self._windowed_infer(Xi)
+                y_true = to_tensor(yi, device=self.device)
+                loss = self.criterion_(logits, y_true)
+                self.history.record_batch("valid_ce", loss.item())
+            else:
+                out = self.infer(Xi, **fit_params)
+                loss = self.get_loss(out, yi, X=Xi, training=False)
+                logits, embedding = out.logits, out.embedding
         # Cached by scoring callbacks, which move outputs as plain tuples of tensors.
-        return {"loss": loss, "y_pred": (y_pred.logits, y_pred.embedding)}
+        return {"loss": loss, "y_pred": (logits, embedding)}
 
     def evaluation_step(self, batch: Any, training: bool = False) -> tuple:
         # skorch moves outputs between devices as plain tuples of tensors:
@@ -197,8 +231,7 @@ class _SERNet(NeuralNetClassifier):
         Xi, _ = unpack_data(batch)
         with torch.set_grad_enabled(training):
             self._set_training(training)
-            out = self.infer(self.standardize(Xi))
-        return (out.logits, out.embedding)
+            return self._windowed_infer(self.standardize(Xi))
 
 
 class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -251,6 +284,12 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     augment : callable or None, default=None
         Applied to each training batch (a tensor), e.g.
         :class:`~sklearn_ser.models.SpecAugment`.
+    window_frames : int or None, default=None
+        Train on random windows of this many frames (a random time shift per sample and
+        epoch; with wrap-padded features, a cyclic shift of the utterance) and predict by
+        averaging logits and embeddings over half-overlapping windows that cover the whole
+        input, so long utterances are not cut. None: the network sees the whole input.
+        Only for 3-D input.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop when the validation
         UA has not improved for ``n_iter_no_change`` epochs, and keep the best weights.
@@ -333,6 +372,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         class_weight: Any = None,
         label_smoothing: float = 0.0,
         augment: Any = None,
+        window_frames: int | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.15,
         n_iter_no_change: int = 10,
@@ -356,6 +396,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.augment = augment
+        self.window_frames = window_frames
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -461,6 +502,10 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             fail("callbacks", "a list of skorch callbacks or None")
         if not isinstance(self.device, str):
             fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
+        if self.window_frames is not None and (
+            not is_int(self.window_frames) or self.window_frames < 1
+        ):
+            fail("window_frames", "an int >= 1 or None")
         _check_routed(self._routed_params())
 
     # ---------------------------------------------------------------- data
@@ -617,6 +662,11 @@ n_bins, n_frames) or (n_samples, n_features)
                     f"groups must have one entry per sample ({len(y)}), got shape {groups.shape}."
                 )
         self.input_shape_ = tuple(X.shape[1:])
+        if self.window_frames is not None and X.ndim != 3:
+            raise ValueError(
+                f"SERClassifier: window_frames applies to 3-D input (n_samples, n_bins, "
+                f"n_frames), got X of shape {X.shape}; set window_frames=None."
+            )
         self.feature_mean_, self.feature_scale_ = self._bin_statistics(X)
         y_encoded = y_encoded.astype(np.int64)
         self.device_ = self._resolve_device()
@@ -643,26 +693,27 @@ n_bins, n_frames) or (n_samples, n_features)
     def _build_net(self, y: np.ndarray, train_split: Any) -> _SERNet:
         n_classes = len(self.classes_)
         routed = self._routed_params()
-        if self.class_weight is None:
-            weight = None
-        else:
-            weight = (
-                compute_class_weight(
-                    self.class_weight,
-                    classes=np.arange(n_classes),
-                    y=y if self.class_weight == "balanced" else self.classes_[y],
-                )
-                if self.class_weight == "balanced"
-                else np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+        weight = None
+        if self.class_weight == "balanced":
+            # n / (n_classes * count), as scikit-learn's "balanced"; a class absent from
+            # the training part (all its speakers held out) gets weight as if seen once.
+            counts = np.maximum(np.bincount(y, minlength=n_classes), 1)
+            weight = torch.as_tensor(len(y) / (n_classes * counts), dtype=torch.float32)
+        elif isinstance(self.class_weight, dict):
+            weight = torch.as_tensor(
+                [float(self.class_weight.get(c, 1.0)) for c in self.classes_], dtype=torch.float32
             )
-            weight = torch.as_tensor(weight, dtype=torch.float32)
         optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
         # A batch of one sample breaks batch norm in training; drop such a remainder.
         drop_last = len(y) % self.batch_size == 1 and len(y) > self.batch_size
+        module = self.module or MultitaskCNN
+        shape = self.input_shape_
+        if self.window_frames is not None and shape[-1] > self.window_frames:
+            shape = (*shape[:-1], self.window_frames)
         params = {
-            "module": self.module or MultitaskCNN,
+            "module": module,
             "module__n_classes": n_classes,
-            "module__input_shape": self.input_shape_,
+            "module__input_shape": shape,
             "criterion": nn.CrossEntropyLoss,
             "criterion__weight": weight,
             "criterion__label_smoothing": float(self.label_smoothing),
@@ -686,7 +737,11 @@ n_bins, n_frames) or (n_samples, n_features)
             "mixed_precision": bool(self.mixed_precision),
             "input_mean": self.feature_mean_,
             "input_scale": self.feature_scale_,
+            "window_frames": self.window_frames,
         }
+        # Without a reconstruction loss, a decoder is dead weight: don't build it.
+        if self.lambda_recon == 0 and "reconstruct" in inspect.signature(module).parameters:
+            params["module__reconstruct"] = False
         params.update(routed)
         return _SERNet(**params)
 

@@ -26,6 +26,9 @@ from .._audio import _check_sr, as_audio_sources, audio_durations, load_sources
 
 _AMIN = 1e-10  # librosa.power_to_db's default floor: silence maps to -100 dB, never -inf.
 _CHUNK = 32  # utterances per batched computation: large enough to amortise, small in memory.
+# Frames per STFT block (over a chunk's utterances): bounds the framed copy and the complex
+# spectrum of very long audio to ~4 MB each, while typical chunks still take one or few calls.
+_BLOCK_FRAMES = 2048
 _PAD_MODES = ("constant", "wrap")
 _CROPS = ("center", "start")
 _NORMALIZE = (None, "mean", "standard")
@@ -38,10 +41,32 @@ def _window(window: Any, win_length: int, n_fft: int) -> np.ndarray:
     return librosa.util.pad_center(win, size=n_fft).astype(np.float32)
 
 
+def _segment(y: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Samples ``start:stop`` of every row of ``y``, zero outside ``[0, n_samples)``."""
+    length = y.shape[-1]
+    if start >= 0 and stop <= length:
+        return y[:, start:stop]  # a view: interior blocks copy nothing
+    seg = np.zeros((y.shape[0], stop - start), dtype=np.float32)
+    lo, hi = max(start, 0), min(stop, length)
+    if hi > lo:
+        seg[:, lo - start : hi - start] = y[:, lo:hi]
+    return seg
+
+
 def power_spectrogram(
-    y: np.ndarray, *, n_fft: int, hop_length: int, window: np.ndarray
+    y: np.ndarray,
+    *,
+    n_fft: int,
+    hop_length: int,
+    window: np.ndarray,
+    block_frames: int | None = None,
 ) -> np.ndarray:
     """Batched ``|STFT|**2`` of equal-length signals, centred and zero-padded like librosa.
+
+    The frames are windowed and transformed in blocks of at most ``block_frames`` frames
+    (over all signals together), so the memory used besides the input and the output stays
+    bounded (about 10 MB with the defaults) however long the audio is; the result does not
+    depend on the block size.
 
     Parameters
     ----------
@@ -51,20 +76,49 @@ def power_spectrogram(
         FFT size and hop in samples.
     window : ndarray of shape (n_fft,)
         The analysis window, already centred in ``n_fft``.
+    block_frames : int or None, default=None
+        Frames per block, summed over the ``n`` signals (each block holds at least one
+        frame per signal); None means 2048.
 
     Returns
     -------
     power : ndarray of shape (n, 1 + n_samples // hop_length, 1 + n_fft // 2)
         Frame-major (the transpose of librosa's layout), so that a filter bank is one
         matrix product on the last axis and only the smaller result needs transposing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ser.features._base import power_spectrogram
+    >>> y = np.random.default_rng(0).normal(size=(2, 16000)).astype(np.float32)
+    >>> window = np.hanning(512).astype(np.float32)
+    >>> power = power_spectrogram(y, n_fft=512, hop_length=160, window=window)
+    >>> power.shape
+    (2, 101, 257)
+    >>> blocked = power_spectrogram(y, n_fft=512, hop_length=160, window=window,
+    ...                             block_frames=10)
+    >>> bool(np.array_equal(power, blocked))
+    True
     """
+    y = np.asarray(y).astype(np.float32, copy=False)
+    n, length = y.shape
     pad = n_fft // 2
-    padded = np.pad(y.astype(np.float32, copy=False), ((0, 0), (pad, pad)))
-    frames = sliding_window_view(padded, n_fft, axis=-1)[:, ::hop_length]
-    windowed = np.multiply(frames, window, dtype=np.float32)
-    spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
-    parts = spec.view(np.float32).reshape(*spec.shape, 2)
-    return np.einsum("...i,...i->...", parts, parts)
+    # The frames librosa's centred STFT has: windows of the padded signal, every hop.
+    n_frames = (length + 2 * pad - n_fft) // hop_length + 1
+    power = np.empty((n, n_frames, 1 + n_fft // 2), dtype=np.float32)
+    budget = _BLOCK_FRAMES if block_frames is None else int(block_frames)
+    step = max(1, budget // max(n, 1))
+    for first in range(0, n_frames, step):
+        last = min(first + step, n_frames)  # frames first..last-1
+        # Frame f covers samples [f * hop - pad, f * hop - pad + n_fft) of the signal.
+        start = first * hop_length - pad
+        segment = _segment(y, start, (last - 1) * hop_length - pad + n_fft)
+        frames = sliding_window_view(segment, n_fft, axis=-1)[:, ::hop_length]
+        windowed = np.multiply(frames, window, dtype=np.float32)
+        spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
+        parts = spec.view(np.float32).reshape(*spec.shape, 2)
+        power[:, first:last] = np.einsum("...i,...i->...", parts, parts)
+    return power
 
 
 def power_to_db(power: np.ndarray, top_db: float | None) -> np.ndarray:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import torch
+from sklearn.base import BaseEstimator
 
 __all__ = ["SpecAugment"]
 
 
-class SpecAugment:
+class SpecAugment(BaseEstimator):
     """SpecAugment-style masking and random time shifts of a batch of feature maps.
 
     Applied by :class:`~sklearn_ser.SERClassifier` (``augment=``) to training batches only.
@@ -46,27 +47,11 @@ class SpecAugment:
         time_width: int = 20,
         max_shift: int = 0,
     ):
-        for name, value in [
-            ("freq_masks", freq_masks),
-            ("freq_width", freq_width),
-            ("time_masks", time_masks),
-            ("time_width", time_width),
-            ("max_shift", max_shift),
-        ]:
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"SpecAugment: {name} must be an int >= 0, got {value!r}.")
         self.freq_masks = freq_masks
         self.freq_width = freq_width
         self.time_masks = time_masks
         self.time_width = time_width
         self.max_shift = max_shift
-
-    def __repr__(self) -> str:
-        return (
-            f"SpecAugment(freq_masks={self.freq_masks}, freq_width={self.freq_width}, "
-            f"time_masks={self.time_masks}, time_width={self.time_width}, "
-            f"max_shift={self.max_shift})"
-        )
 
     def _mask(self, x: torch.Tensor, axis: int, count: int, width: int) -> torch.Tensor:
         size = x.shape[axis]
@@ -84,6 +69,9 @@ class SpecAugment:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Augment a batch ``(batch, ..., n_bins, n_frames)``."""
+        for name, value in self.get_params().items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"SpecAugment: {name} must be an int >= 0, got {value!r}.")
         if self.max_shift:
             shifts = torch.randint(-self.max_shift, self.max_shift + 1, (x.shape[0],))
             x = torch.stack([torch.roll(xi, int(s), dims=-1) for xi, s in zip(x, shifts)])

@@ -1,0 +1,95 @@
+"""Speaker-independent accuracy of the default pipeline and the loss ablation.
+
+Leave-one-speaker-out on EmoDB (10 folds) and EMOVO (6 folds) from ../shared/data, UA and WA
+pooled over folds, beside the peer systems measured on the same folds.
+
+    python benchmarks/accuracy.py                         # default pipeline + ablation rows
+    python benchmarks/accuracy.py --configs default --corpora emodb
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    PEERS,
+    RESULTS,
+    append_json,
+    evaluate,
+    md_table,
+    rst_table,
+    stamp,
+)
+
+from sklearn_ser import make_ser_pipeline
+from sklearn_ser.models import MultitaskCNN, count_parameters
+
+CONFIGS = {
+    "default": ("make_ser_pipeline() defaults", {}),
+    "softmax": ("softmax only", {"lambda_center": 0.0, "lambda_recon": 0.0}),
+    "center": ("+ center loss", {"lambda_recon": 0.0}),
+    "recon": ("+ reconstruction", {"lambda_center": 0.0}),
+}
+
+
+def n_parameters(pipe, n_classes: int) -> int:
+    clf = pipe.named_steps["classifier"]
+    extractor = pipe.named_steps["features"]
+    n_bins = len(extractor.fit([[0.0] * 16000]).get_feature_names_out())
+    routed = {k[len("module__"):]: v for k, v in clf.get_params().items()
+              if k.startswith("module__")}
+    module = (clf.module or MultitaskCNN)(n_classes=n_classes,
+                                          input_shape=(n_bins, extractor.n_frames_), **routed)
+    return count_parameters(module)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpora", nargs="+", default=["emodb", "emovo"])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE",
+                        help="extra classifier parameters for every config (python literals)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+    import ast
+
+    extra = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
+    rows = []
+    for corpus in args.corpora:
+        for name in args.configs:
+            label, params = CONFIGS[name]
+            make = functools.partial(make_ser_pipeline, **{**params, **extra})
+            start = time.perf_counter()
+            res = evaluate(make, corpus, verbose=0 if args.quiet else 1)
+            pipe = make()
+            epochs = pipe.named_steps["classifier"].max_epochs
+            n_par = n_parameters(pipe, 7)
+            row = [corpus, label, f"{res['ua']:.1f}", f"{res['wa']:.1f}",
+                   f"{res['ua_std']:.1f}", f"{n_par / 1e3:.0f}k",
+                   f"{res['fit_s'] / epochs:.2f}", f"{res['wall_s'] / 60:.1f}"]
+            rows.append(row)
+            append_json("accuracy", {"corpus": corpus, "config": name, "extra": repr(extra),
+                                     **res, "params": n_par, "time": time.time() - start})
+            print(md_table(HEADER, [row]), flush=True)
+    for corpus in args.corpora:
+        for peer, ua, wa in PEERS[corpus]:
+            rows.append([corpus, f"peer: {peer}", ua, wa, "", "", "", ""])
+    print(md_table(HEADER, rows))
+    if not extra:
+        (RESULTS / "accuracy.rst").write_text(
+            stamp() + " Leave-one-speaker-out, predictions pooled over folds; UA fold spread is"
+            " the standard deviation of per-fold UA.\n\n" + rst_table(HEADER, rows) + "\n"
+        )
+
+
+HEADER = ["corpus", "system", "UA %", "WA %", "UA fold sd", "params", "s/epoch",
+          "total min"]
+
+if __name__ == "__main__":
+    main()

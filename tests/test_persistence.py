@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from sklearn_ser import (
+    FeatureStack,
+    MFCCExtractor,
+    SERClassifier,
+    SpectrogramExtractor,
+    load_model,
+    make_ser_pipeline,
+    save_model,
+)
+from sklearn_ser.models import ModelOutput
+
+
+@pytest.fixture(scope="module")
+def fitted_pipeline():
+    rng = np.random.default_rng(0)
+    waves = rng.normal(size=(12, 6000)).astype(np.float32)
+    labels = np.array(["anger", "joy", "sadness"] * 4)
+    pipe = make_ser_pipeline(max_epochs=1, max_frames=40, window_frames=20, random_state=0)
+    pipe.set_params(classifier__module__channels=(4, 8))
+    return pipe.fit(waves, labels), waves
+
+
+def test_pipeline_round_trip(fitted_pipeline, tmp_path):
+    pipe, waves = fitted_pipeline
+    loaded = load_model(save_model(pipe, tmp_path / "m.safetensors"))
+    np.testing.assert_array_equal(loaded.predict_proba(waves), pipe.predict_proba(waves))
+    np.testing.assert_array_equal(loaded.predict(waves), pipe.predict(waves))
+    np.testing.assert_array_equal(loaded.transform(waves), pipe.transform(waves))
+    assert loaded.get_params(deep=False).keys() == pipe.get_params(deep=False).keys()
+    assert loaded.named_steps["classifier"].get_params()["augment"].freq_width == 8
+
+
+def test_classifier_with_combined_input(tmp_path):
+    rng = np.random.default_rng(1)
+    waves, labels = rng.normal(size=(8, 4000)), ["a", "b"] * 4
+    stack = FeatureStack(
+        [
+            ("spec", SpectrogramExtractor(max_frames=20)),
+            ("mfcc", MFCCExtractor(n_mfcc=10, max_frames=20)),
+        ]
+    )
+    X = stack.fit_transform(waves)
+    clf = SERClassifier(
+        max_epochs=1, module__input_splits=stack.bin_splits_, module__channels=(4,)
+    ).fit(X, labels)
+    loaded = load_model(save_model(clf, tmp_path / "c.safetensors"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert list(loaded.classes_) == ["a", "b"]
+
+
+def test_tampered_truncated_and_foreign_files(fitted_pipeline, tmp_path):
+    path = save_model(fitted_pipeline[0], tmp_path / "m.safetensors")
+    data = bytearray(path.read_bytes())
+    tampered = tmp_path / "tampered.safetensors"
+    data[-10] ^= 0xFF  # flip bits in the last weights
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="integrity check"):
+        load_model(tampered)
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(path.read_bytes()[: len(data) // 2])
+    with pytest.raises(ValueError, match="not a readable sklearn-ser model file"):
+        load_model(truncated)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, str(foreign))
+    with pytest.raises(ValueError, match="foreign"):
+        load_model(foreign)
+    text = tmp_path / "text.safetensors"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a readable"):
+        load_model(text)
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.safetensors")
+
+
+def test_spec_tampering_is_detected(fitted_pipeline, tmp_path):
+    path = save_model(fitted_pipeline[0], tmp_path / "m.safetensors")
+    data = path.read_bytes()
+    edited = data.replace(b"MelSpectrogramExtractor", b"MelSpectrogramExtractoR")
+    assert edited != data
+    (tmp_path / "e.safetensors").write_bytes(edited)
+    with pytest.raises(ValueError, match="integrity check"):
+        load_model(tmp_path / "e.safetensors")
+
+
+class _Custom(nn.Module):
+    def __init__(self, n_classes, input_shape):
+        super().__init__()
+        self.linear = nn.Linear(int(np.prod(input_shape)), n_classes)
+
+    def forward(self, x):
+        logits = self.linear(x.flatten(1))
+        return ModelOutput(logits, logits, None)
+
+
+def test_unsafe_components_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 3, 4)).astype(np.float32), ["a", "b"] * 5
+    clf = SERClassifier(_Custom, lambda_recon=0, max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"cannot save .*_Custom"):
+        save_model(clf, tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()
