@@ -42,10 +42,12 @@ def n_parameters(pipe, n_classes: int) -> int:
     clf = pipe.named_steps["classifier"]
     extractor = pipe.named_steps["features"]
     n_bins = len(extractor.fit([[0.0] * 16000]).get_feature_names_out())
-    routed = {k[len("module__"):]: v for k, v in clf.get_params().items()
-              if k.startswith("module__")}
-    module = (clf.module or MultitaskCNN)(n_classes=n_classes,
-                                          input_shape=(n_bins, extractor.n_frames_), **routed)
+    routed = {
+        k[len("module__") :]: v for k, v in clf.get_params().items() if k.startswith("module__")
+    }
+    module = (clf.module or MultitaskCNN)(
+        n_classes=n_classes, input_shape=(n_bins, extractor.n_frames_), **routed
+    )
     return count_parameters(module)
 
 
@@ -53,8 +55,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", nargs="+", default=["emodb", "emovo"])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE",
-                        help="extra classifier parameters for every config (python literals)")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="extra classifier parameters for every config (python literals)",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     import ast
@@ -70,12 +77,28 @@ def main() -> None:
             pipe = make()
             epochs = pipe.named_steps["classifier"].max_epochs
             n_par = n_parameters(pipe, 7)
-            row = [corpus, label, f"{res['ua']:.1f}", f"{res['wa']:.1f}",
-                   f"{res['ua_std']:.1f}", f"{n_par / 1e3:.0f}k",
-                   f"{res['fit_s'] / epochs:.2f}", f"{res['wall_s'] / 60:.1f}"]
+            row = [
+                corpus,
+                label,
+                f"{res['ua']:.1f}",
+                f"{res['wa']:.1f}",
+                f"{res['ua_std']:.1f}",
+                f"{n_par / 1e3:.0f}k",
+                f"{res['fit_s'] / epochs:.2f}",
+                f"{res['wall_s'] / 60:.1f}",
+            ]
             rows.append(row)
-            append_json("accuracy", {"corpus": corpus, "config": name, "extra": repr(extra),
-                                     **res, "params": n_par, "time": time.time() - start})
+            append_json(
+                "accuracy",
+                {
+                    "corpus": corpus,
+                    "config": name,
+                    "extra": repr(extra),
+                    **res,
+                    "params": n_par,
+                    "time": time.time() - start,
+                },
+            )
             print(md_table(HEADER, [row]), flush=True)
     for corpus in args.corpora:
         for peer, ua, wa in PEERS[corpus]:
@@ -88,8 +111,7 @@ def main() -> None:
         )
 
 
-HEADER = ["corpus", "system", "UA %", "WA %", "UA fold sd", "params", "s/epoch",
-          "total min"]
+HEADER = ["corpus", "system", "UA %", "WA %", "UA fold sd", "params", "s/epoch", "total min"]
 
 if __name__ == "__main__":
     main()

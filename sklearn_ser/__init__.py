@@ -25,6 +25,7 @@ _LAZY = {
     "FeatureStatistics": ".features",
     "FeatureStack": ".features",
     "Segmenter": ".features",
+    "transform_to_memmap": ".features",
     "SERClassifier": "._estimator",
     "make_ser_pipeline": "._pipeline",
     "save_model": "._persistence",

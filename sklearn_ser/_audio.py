@@ -176,6 +176,10 @@ def _load_one(source: AudioSource, sr: int, input_sr: int | None, index: int | N
         import soxr
 
         y = soxr.resample(y, src_sr, sr, quality="HQ")
+        if y.size == 0:
+            raise ValueError(
+                f"{where} is empty after resampling from {src_sr} to {sr} Hz (too short)."
+            )
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
@@ -276,7 +280,8 @@ def audio_durations(sources: Sequence[AudioSource], sr: int) -> np.ndarray:
                 info = sf.info(os.fspath(source))
             except Exception as exc:
                 raise ValueError(f"{where}: could not be read as audio ({exc}).") from exc
-            lengths[i] = int(np.ceil(info.frames * sr / info.samplerate))
+            # soxr rounds the resampled length to the nearest sample.
+            lengths[i] = (info.frames * sr * 2 + info.samplerate) // (2 * info.samplerate)
         else:
             arr = np.asarray(source)
             lengths[i] = arr.shape[-1] if arr.ndim else 0

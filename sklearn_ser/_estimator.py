@@ -48,6 +48,16 @@ def _valid_ua(net: NeuralNetClassifier, X: Any, y: Any) -> float:
     return balanced_accuracy_score(y, net.predict(X))
 
 
+class _ArrayDataset(Dataset):
+    """skorch Dataset that hands out writable copies of read-only rows (memory maps)."""
+
+    def transform(self, X: Any, y: Any) -> tuple:
+        X, y = super().transform(X, y)
+        if isinstance(X, np.ndarray) and not X.flags.writeable:
+            X = np.array(X)
+        return X, y
+
+
 class _SERNet(NeuralNetClassifier):
     """skorch net whose loss is cross-entropy + center loss + reconstruction MSE.
 
@@ -676,7 +686,7 @@ n_bins, n_frames) or (n_samples, n_features)
         train_split, train_data, train_y, y_train = None, X, y_encoded, y_encoded
         if self.early_stopping:
             # Subsets index lazily: no copy of X (which may be a memory map).
-            full = Dataset(X, y_encoded)
+            full = _ArrayDataset(X, y_encoded)
             train_idx, valid_idx = self._split(y_encoded, groups, rng)
             train_split = predefined_split(Subset(full, valid_idx))
             train_data, train_y, y_train = Subset(full, train_idx), None, y_encoded[train_idx]
@@ -727,6 +737,7 @@ n_bins, n_frames) or (n_samples, n_features)
             "train_split": train_split,
             "callbacks": self._build_callbacks(train_split is not None),
             "predict_nonlinearity": _softmax,
+            "dataset": _ArrayDataset,
             "classes": np.arange(n_classes),
             "device": self.device_,
             "verbose": int(self.verbose),

@@ -1,6 +1,7 @@
 """Feature transformers: audio in, ``(n_samples, n_bins, n_frames)`` arrays out."""
 
 from ._base import BaseExtractor
+from ._memmap import transform_to_memmap
 from ._pooling import FeatureStatistics
 from ._segment import Segmenter
 from ._spectral import MelSpectrogramExtractor, MFCCExtractor, SpectrogramExtractor
@@ -14,4 +15,5 @@ __all__ = [
     "MelSpectrogramExtractor",
     "Segmenter",
     "SpectrogramExtractor",
+    "transform_to_memmap",
 ]

@@ -336,8 +336,9 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
     @property
     def _target_length(self) -> int:
-        # A centred STFT gives 1 + L // hop frames: this L gives exactly n_frames_.
-        return (self.n_frames_ - 1) * self.hop_length
+        # A centred STFT gives 1 + (L + 2 * (n_fft // 2) - n_fft) // hop frames: this L
+        # gives exactly n_frames_ (the n_fft % 2 term matters for odd FFT sizes).
+        return (self.n_frames_ - 1) * self.hop_length + self.n_fft % 2
 
     def _fix_length(self, y: np.ndarray) -> np.ndarray:
         target = max(self._target_length, 1)
@@ -361,10 +362,15 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     def _normalize(self, features: np.ndarray) -> np.ndarray:
         if self.normalize is None:
             return np.ascontiguousarray(features)
-        features = features - features.mean(axis=-1, keepdims=True)
+        # float64, so that a constant bin (silence at the log floor) centres to exactly 0.
+        features = features.astype(np.float64)
+        mean = features.mean(axis=-1, keepdims=True)
+        features = features - mean
         if self.normalize == "standard":
             std = features.std(axis=-1, keepdims=True)
-            features = features / np.maximum(std, 1e-5)
+            # The floor is relative: rounding noise of a constant bin is not amplified.
+            floor = np.maximum(1e-6 * np.abs(mean), 1e-8)
+            features = np.where(std > floor, features / np.maximum(std, floor), 0.0)
         return features
 
     def _power(self, batch: np.ndarray) -> np.ndarray:

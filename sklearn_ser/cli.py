@@ -1,0 +1,387 @@
+"""The ``sklearn-ser`` command line (also ``python -m sklearn_ser``).
+
+Heavy imports (torch, librosa) happen inside the commands, so ``--help`` answers at once.
+A user mistake ends in one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
+FEATURES = ("logmel", "mfcc", "spectrogram", "both")
+
+
+class UserError(Exception):
+    """A mistake in the command's arguments or inputs: reported in one line."""
+
+
+# --------------------------------------------------------------------------- helpers
+def _pipeline(args: argparse.Namespace, **overrides: Any):
+    from . import make_ser_pipeline
+
+    params = {"random_state": args.seed, "verbose": max(args.verbose - 1, 0)}
+    if args.epochs is not None:
+        params["max_epochs"] = args.epochs
+    params.update(overrides)
+    return make_ser_pipeline(args.features, n_jobs=args.n_jobs, **params)
+
+
+def _load_corpus(name: str, data_home: str | None):
+    from . import datasets
+
+    loader = getattr(datasets, f"load_{name}")
+    return loader(data_home)
+
+
+def _collect_audio(paths: Sequence[str]) -> list[str]:
+    files: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(str(f) for f in path.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                raise UserError(
+                    f"folder {p!r} contains no audio files ({', '.join(AUDIO_EXTENSIONS)})."
+                )
+            files += found
+        else:
+            files.append(str(path))  # a missing file is reported and skipped later
+    return files
+
+
+def _load_model(path: str):
+    from ._persistence import load_model
+
+    try:
+        return load_model(path)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _run_skipping_failures(method, files: list[str], verbose: bool, chunk: int = 64):
+    """Apply ``method`` chunk by chunk; files that fail are reported and skipped."""
+    from tqdm.auto import tqdm
+
+    results, kept, failed = [], [], []
+    for start in tqdm(range(0, len(files), chunk), disable=not verbose, unit="chunk"):
+        part = files[start : start + chunk]
+        try:
+            results.append(method(part))
+            kept += part
+            continue
+        except (ValueError, FileNotFoundError, OSError):
+            pass
+        for f in part:  # find the culprits one by one
+            try:
+                results.append(method([f]))
+                kept.append(f)
+            except (ValueError, FileNotFoundError, OSError) as exc:
+                failed.append(f)
+                print(f"sklearn-ser: skipped {f}: {exc}", file=sys.stderr)
+    import numpy as np
+
+    stacked = np.concatenate(results) if results else None
+    return stacked, kept, failed
+
+
+def _classes(model) -> list:
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return list(final.classes_)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_demo(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .datasets import make_emotional_speech
+    from .model_selection import evaluate_speaker_independent
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    data = make_emotional_speech(n_speakers=args.speakers, random_state=args.seed)
+    X, y, speakers = data.data, np.asarray(data.target), np.asarray(data.speaker)
+    print(
+        f"Synthetic emotional speech: {len(y)} utterances, {len(set(speakers))} speakers, "
+        f"emotions {sorted(set(y))}."
+    )
+    settings = {"max_frames": 150, "window_frames": 100}
+    print("Leave-one-speaker-out evaluation of make_ser_pipeline() (features + SERClassifier):")
+    result = evaluate_speaker_independent(_pipeline(args, **settings), X, y, speakers, verbose=1)
+    print(result.to_text())
+    figures = _demo_figures(args, out, X, y, speakers, result, settings)
+    print(f"Done in {time.perf_counter() - start:.0f} s. {figures}")
+    return 0
+
+
+def _demo_figures(args, out: Path, X, y, speakers, result, settings) -> str:
+    import numpy as np
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "Figures skipped: install matplotlib (pip install 'sklearn-ser[plotting]')."
+    from .plotting import plot_confusion_matrix, plot_embedding
+
+    disp = plot_confusion_matrix(y[result.test_indices], result.y_pred)
+    disp.ax_.set_title(f"Held-out speakers: UA {100 * result.ua:.1f}%, WA {100 * result.wa:.1f}%")
+    disp.figure_.savefig(out / "confusion_matrix.png", dpi=120, bbox_inches="tight")
+    plt.close(disp.figure_)
+    # Embeddings of two speakers the model never heard.
+    held_out = sorted(set(speakers))[-2:]
+    train = ~np.isin(speakers, held_out)
+    pipe = _pipeline(args, **settings).fit(
+        [X[i] for i in np.flatnonzero(train)], y[train], classifier__groups=speakers[train]
+    )
+    test = np.flatnonzero(~train)
+    emb = plot_embedding(
+        pipe.transform([X[i] for i in test]),
+        y[test],
+        method="tsne",
+        random_state=args.seed,
+        title=f"t-SNE of embeddings, unseen speakers {', '.join(held_out)}",
+    )
+    emb.figure_.savefig(out / "embedding_tsne.png", dpi=120, bbox_inches="tight")
+    plt.close(emb.figure_)
+    return f"Figures: {out / 'confusion_matrix.png'}, {out / 'embedding_tsne.png'}."
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .model_selection import evaluate_speaker_independent
+
+    bunch = _load_corpus(args.corpus, args.data_home)
+    print(
+        f"{args.corpus}: {len(bunch.target)} utterances, {len(set(bunch.speaker))} speakers, "
+        f"{len(set(bunch.target))} emotions; leave-one-speaker-out."
+    )
+    result = evaluate_speaker_independent(
+        _pipeline(args),
+        list(bunch.filenames),
+        np.asarray(bunch.target),
+        np.asarray(bunch.speaker),
+        verbose=1,
+    )
+    print(result.to_text())
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
+def _read_labels(path: str, audio_dir: str | None) -> tuple[list[str], list[str], list | None]:
+    if not os.path.isfile(path):
+        raise UserError(f"labels file {path!r} does not exist.")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise UserError(
+            f"labels file {path!r} must be a CSV with columns 'path' and 'label' (and "
+            "optionally 'speaker')."
+        )
+    base = Path(audio_dir) if audio_dir else Path(path).parent
+    files = [str(base / r["path"]) for r in rows]
+    speakers = [r["speaker"] for r in rows] if "speaker" in rows[0] else None
+    return files, [r["label"] for r in rows], speakers
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ._persistence import save_model
+
+    if args.corpus:
+        bunch = _load_corpus(args.corpus, args.data_home)
+        files, labels, speakers = list(bunch.filenames), list(bunch.target), list(bunch.speaker)
+    elif args.labels:
+        files, labels, speakers = _read_labels(args.labels, args.audio_dir)
+    else:
+        raise UserError("train needs --corpus NAME (with --data-home) or --labels CSV.")
+    print(f"Training on {len(files)} utterances, {len(set(labels))} emotions...")
+    pipe = _pipeline(args, verbose=args.verbose)
+    fit_params = {"classifier__groups": speakers} if speakers else {}
+    pipe.fit(files, labels, **fit_params)
+    path = save_model(pipe, args.output)
+    print(f"Saved {path} (classes: {', '.join(map(str, _classes(pipe)))}).")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    files = _collect_audio(args.paths)
+    proba, kept, failed = _run_skipping_failures(model.predict_proba, files, args.verbose > 0)
+    classes = _classes(model)
+    records = []
+    for f, p in zip(kept, proba if proba is not None else []):
+        best = int(p.argmax())
+        records.append(
+            {
+                "path": f,
+                "label": str(classes[best]),
+                **{f"p_{c}": round(float(v), 6) for c, v in zip(classes, p)},
+            }
+        )
+    stream = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        if args.format == "json":
+            json.dump(records, stream, indent=2)
+            stream.write("\n")
+        else:
+            writer = csv.DictWriter(
+                stream, fieldnames=["path", "label"] + [f"p_{c}" for c in classes]
+            )
+            writer.writeheader()
+            writer.writerows(records)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    return 1 if failed else 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    model = _load_model(args.model)
+    files = _collect_audio(args.paths)
+    emb, kept, failed = _run_skipping_failures(model.transform, files, args.verbose > 0)
+    out = Path(args.output)
+    if emb is None:
+        emb = np.zeros((0, 0), dtype=np.float32)
+    if out.suffix.lower() == ".csv":
+        with out.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["path"] + [f"e{i}" for i in range(emb.shape[1])])
+            writer.writerows([p, *map(float, row)] for p, row in zip(kept, emb))
+    elif out.suffix.lower() == ".npy":
+        np.save(out, emb)
+        out.with_suffix(".paths.txt").write_text("".join(f"{p}\n" for p in kept))
+    else:
+        raise UserError(f"--output must end in .npy or .csv, got {str(out)!r}.")
+    print(f"Wrote {emb.shape[0]} embeddings of size {emb.shape[1]} to {out}.")
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sklearn-ser",
+        description="Speech emotion recognition with scikit-learn: evaluate, train, predict.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--features", choices=FEATURES, default="logmel", help="network input (default: logmel)"
+        )
+        p.add_argument("--epochs", type=int, default=None, help="training epochs")
+        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
+        p.add_argument("-v", "--verbose", action="count", default=0, help="more output")
+
+    demo = sub.add_parser(
+        "demo",
+        help="end-to-end demo on built-in synthetic speech",
+        description="Features, SERClassifier and leave-one-speaker-out "
+        "evaluation on synthetic emotional speech; writes a confusion "
+        "matrix and a t-SNE map of unseen speakers' embeddings as PNG.",
+    )
+    model_options(demo)
+    demo.add_argument("--speakers", type=int, default=6, help="synthetic speakers (default: 6)")
+    demo.add_argument("--out", default="sklearn_ser_demo", help="folder for the figures")
+    demo.set_defaults(func=cmd_demo, epochs=20)
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="speaker-independent table for a corpus",
+        description="Leave-one-speaker-out UA/WA of the default pipeline.",
+    )
+    ev.add_argument("--corpus", required=True, choices=CORPORA)
+    ev.add_argument(
+        "--data-home",
+        default=None,
+        help="folder holding the corpus folder (default: $SKLEARN_SER_DATA or ~/sklearn_ser_data)",
+    )
+    ev.add_argument("--json", default=None, help="also write the result as JSON here")
+    model_options(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
+    tr = sub.add_parser(
+        "train",
+        help="train on a corpus or labelled files; save a model",
+        description="Train the default pipeline and save a safe model file.",
+    )
+    tr.add_argument("--corpus", choices=CORPORA, help="a corpus loader's name")
+    tr.add_argument("--data-home", default=None, help="folder holding the corpus folder")
+    tr.add_argument("--labels", help="CSV with columns path,label[,speaker]")
+    tr.add_argument(
+        "--audio-dir", help="folder the CSV paths are relative to (default: the CSV's folder)"
+    )
+    tr.add_argument("-o", "--output", required=True, help="model file (.safetensors)")
+    model_options(tr)
+    tr.set_defaults(func=cmd_train)
+
+    pr = sub.add_parser(
+        "predict",
+        help="emotion and class probabilities per file",
+        description="Predict files or folders; unreadable files are "
+        "reported and skipped, and the exit code is 1 if any was.",
+    )
+    pr.add_argument("model", help="model file from 'train' or save_model")
+    pr.add_argument("paths", nargs="+", help="audio files or folders")
+    pr.add_argument("--format", choices=("csv", "json"), default="csv")
+    pr.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    pr.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
+    pr.set_defaults(func=cmd_predict)
+
+    em = sub.add_parser(
+        "embed",
+        help="embeddings to .npy or .csv",
+        description="Write the model's embeddings of files or folders.",
+    )
+    em.add_argument("model", help="model file")
+    em.add_argument("paths", nargs="+", help="audio files or folders")
+    em.add_argument("-o", "--output", required=True, help="output .npy or .csv")
+    em.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
+    em.set_defaults(func=cmd_embed)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"sklearn-ser {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"sklearn-ser {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"sklearn-ser {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sklearn-ser: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,185 @@
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sklearn_ser import save_model
+from sklearn_ser.cli import main
+from sklearn_ser.datasets import make_emotional_speech
+
+from .conftest import tone
+
+
+@pytest.fixture(scope="module")
+def model_and_audio(tmp_path_factory):
+    """A tiny trained pipeline, saved safely, and a folder of audio with one broken file."""
+    from sklearn_ser import make_ser_pipeline
+
+    root = tmp_path_factory.mktemp("cli")
+    data = make_emotional_speech(n_speakers=2, n_utterances=3, random_state=0)
+    pipe = make_ser_pipeline(
+        max_epochs=1, max_frames=60, window_frames=None, random_state=0, module__channels=(4,)
+    )
+    pipe.fit(data.data, data.target)
+    model = save_model(pipe, root / "model.safetensors")
+    audio = root / "audio"
+    audio.mkdir()
+    for i, y in enumerate(data.data[:5]):
+        sf.write(audio / f"u{i}.wav", y, 16000, subtype="FLOAT")
+    (audio / "broken.wav").write_bytes(b"not audio at all")
+    return model, audio, pipe, data
+
+
+def test_help_is_fast_and_does_not_import_torch():
+    code = (
+        "import sys; from sklearn_ser.cli import build_parser; build_parser(); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    for command in ("demo", "evaluate", "train", "predict", "embed"):
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--help"])
+        assert exc.value.code == 0
+
+
+def test_predict_skips_unreadable_and_fails_at_the_end(model_and_audio, tmp_path, capsys):
+    model, audio, pipe, data = model_and_audio
+    out = tmp_path / "pred.csv"
+    code = main(["predict", str(model), str(audio), "-o", str(out)])
+    assert code == 1
+    assert "broken.wav" in capsys.readouterr().err
+    rows = list(csv.DictReader(out.open()))
+    assert [r["path"].rsplit("/", 1)[-1] for r in rows] == [f"u{i}.wav" for i in range(5)]
+    expected = pipe.predict_proba(data.data[:5])
+    classes = list(pipe.classes_)
+    for row, p in zip(rows, expected):
+        got = [float(row[f"p_{c}"]) for c in classes]
+        np.testing.assert_allclose(got, p, atol=1e-4)
+        assert row["label"] == classes[int(np.argmax(p))]
+
+
+def test_predict_json_all_readable(model_and_audio, capsys):
+    model, audio, _, _ = model_and_audio
+    code = main(
+        ["predict", str(model), str(audio / "u0.wav"), str(audio / "u1.wav"), "--format", "json"]
+    )
+    assert code == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 2 and {"path", "label"} <= set(records[0])
+
+
+def test_embed_npy_and_csv(model_and_audio, tmp_path):
+    model, audio, pipe, data = model_and_audio
+    assert main(["embed", str(model), str(audio), "-o", str(tmp_path / "e.npy")]) == 1
+    emb = np.load(tmp_path / "e.npy")
+    np.testing.assert_allclose(emb, pipe.transform(data.data[:5]), atol=1e-5)
+    assert len((tmp_path / "e.paths.txt").read_text().split()) == 5
+    assert main(["embed", str(model), str(audio / "u0.wav"), "-o", str(tmp_path / "e.csv")]) == 0
+    header = (tmp_path / "e.csv").read_text().splitlines()[0]
+    assert header.startswith("path,e0,")
+
+
+def _mini_emodb(root):
+    wav = root / "emodb" / "wav"
+    wav.mkdir(parents=True)
+    for speaker in ("03", "08", "09"):
+        for i, letter in enumerate("WTWTWT"):
+            sf.write(
+                wav / f"{speaker}a0{i}{letter}a.wav",
+                tone(150 + 40 * i + 100 * (letter == "W"), 0.6),
+                16000,
+            )
+    return root
+
+
+def test_train_and_evaluate_on_a_corpus(tmp_path, capsys):
+    home = _mini_emodb(tmp_path)
+    model = tmp_path / "m.safetensors"
+    assert (
+        main(
+            [
+                "train",
+                "--corpus",
+                "emodb",
+                "--data-home",
+                str(home),
+                "--epochs",
+                "1",
+                "-o",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    assert model.exists() and "anger" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "evaluate",
+                "--corpus",
+                "emodb",
+                "--data-home",
+                str(home),
+                "--epochs",
+                "1",
+                "--json",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert 0.0 <= result["ua"] <= 1.0
+
+
+def test_train_from_labels_csv(tmp_path, model_and_audio):
+    _, audio, _, data = model_and_audio
+    labels = tmp_path / "labels.csv"
+    rows = [f"u{i}.wav,{data.target[i]}" for i in range(5)]
+    labels.write_text("path,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "m.safetensors"
+    assert (
+        main(
+            [
+                "train",
+                "--labels",
+                str(labels),
+                "--audio-dir",
+                str(audio),
+                "--epochs",
+                "1",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert out.exists()
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["predict", "missing.safetensors", "x.wav"], "does not exist"),
+        (["evaluate", "--corpus", "emodb", "--data-home", "/nonexistent"], "emodb"),
+        (["train", "-o", "m.safetensors"], "--corpus NAME"),
+        (["train", "--labels", "nope.csv", "-o", "m.safetensors"], "nope.csv"),
+    ],
+)
+def test_user_errors_are_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert err.startswith("sklearn-ser ")
+
+
+def test_embed_rejects_bad_output(model_and_audio, capsys):
+    model, audio, _, _ = model_and_audio
+    assert main(["embed", str(model), str(audio / "u0.wav"), "-o", "e.txt"]) == 2
+    assert ".npy or .csv" in capsys.readouterr().err
