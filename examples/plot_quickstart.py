@@ -73,9 +73,10 @@ pipe.fit(files_train, y_train)
 # with columns in the order of ``classes_``.
 y_pred = pipe.predict(files_test)
 proba = pipe.predict_proba(files_test)
-print("predicted:", y_pred[:6].tolist())
-print("classes:  ", pipe.classes_.tolist())
-print("proba[0]: ", np.round(proba[0], 2).tolist())
+print("classes:", pipe.classes_.tolist())
+for i in range(0, len(files_test), 8):  # one file of each emotion
+    print(f"{Path(files_test[i]).name:<24} true {y_test[i]:<10} predicted {y_pred[i]:<10}",
+          "proba", np.round(proba[i], 2).tolist())  # fmt: skip
 print(f"held-out speaker accuracy: {np.mean(y_pred == y_test):.2f}")
 
 # %%

@@ -52,7 +52,11 @@ print("recorded per epoch:", sorted(k for k in history[-1] if k != "batches"))
 # Training curves
 # ---------------
 # ``plot_training_history`` takes the fitted classifier (or a pipeline ending in it)
-# and draws the numeric keys of its history; ``keys=`` picks some.
+# and draws the numeric keys of its history; ``keys=`` picks some. ``train_loss`` is the
+# weighted sum ``train_ce + lambda_center * train_center + lambda_recon * train_recon``;
+# the parts are recorded unweighted. With the small default ``lambda_center=0.01`` the
+# center term barely constrains the embeddings, and its raw value can grow as they
+# spread out while the cross-entropy falls.
 fig, (ax_loss, ax_ua) = plt.subplots(1, 2, figsize=(10, 3.8))
 plot_training_history(
     clf, keys=["train_loss", "train_ce", "train_center", "train_recon", "valid_loss"],

@@ -61,6 +61,12 @@ def as_audio_sources(X: Any) -> list[AudioSource]:
         )
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError("Sparse input is not supported: X must be audio paths or dense waveforms.")
+    if isinstance(X, np.ndarray) and X.dtype.kind in "US":  # an array of paths
+        if X.ndim != 1:
+            raise ValueError(f"An array of paths must be 1-D, got shape {X.shape}.")
+        if X.shape[0] == 0:
+            raise ValueError("X contains no utterances (0 samples).")
+        return [str(p) for p in X]
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim != 2:
             raise ValueError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import numbers
 import warnings
@@ -19,6 +20,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring
 from skorch.dataset import Dataset, unpack_data
 from skorch.helper import predefined_split
+from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import Subset
@@ -152,7 +154,9 @@ class _SERNet(NeuralNetClassifier):
         return logits, embedding
 
     def _autocast(self) -> Any:
-        device_type = torch.device(self.device).type
+        if not self.mixed_precision:
+            return contextlib.nullcontext()
+        device_type = torch.device(self.device or "cpu").type
         return torch.autocast(
             device_type=device_type, dtype=torch.bfloat16, enabled=bool(self.mixed_precision)
         )
@@ -212,10 +216,13 @@ class _SERNet(NeuralNetClassifier):
                 "training stopped and the model keeps its last finite-loss weights. "
                 "Lower lr, or check the input features for extreme values."
             )
-        loss.backward()
+        self._backward(loss)
         if self.lambda_center > 0:
             self.center_loss_.update_centers(y_pred.embedding, to_tensor(yi, self.device))
         return {"loss": loss, "y_pred": (y_pred.logits, y_pred.embedding)}
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        loss.backward()
 
     def validation_step(self, batch: Any, **fit_params: Any) -> dict:
         self._set_training(False)
@@ -242,6 +249,23 @@ class _SERNet(NeuralNetClassifier):
         with torch.set_grad_enabled(training):
             self._set_training(training)
             return self._windowed_infer(self.standardize(Xi))
+
+
+class _AcceleratedSERNet(AccelerateMixin, _SERNet):
+    """_SERNet trained through Hugging Face Accelerate (multi-GPU, multi-node).
+
+    The mixin prepares module, optimiser and data loaders; the training step stays this
+    library's (standardisation, augmentation, centre updates), with Accelerate's backward.
+    """
+
+    train_step_single = _SERNet.train_step_single
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        self.accelerator.backward(loss)
+
+    def infer(self, x: Any, **fit_params: Any) -> ModelOutput:
+        with self.accelerator.autocast():
+            return super().infer(x, **fit_params)
 
 
 class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -315,6 +339,11 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Compute in bfloat16 autocast (CUDA or CPU); losses stay in float32.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks; ``callbacks__*`` parameters reach them.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's Hugging Face Accelerate integration (``AccelerateMixin``):
+        multi-GPU and multi-node data parallelism and Accelerate's mixed precision, launched
+        with ``accelerate launch``. The accelerator places the model and batches, so
+        ``device`` is ignored.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, augmentation and the validation split. The
         same seed gives the same model on the CPU.
@@ -389,6 +418,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         device: str = "auto",
         mixed_precision: bool = False,
         callbacks: list | None = None,
+        accelerator: Any = None,
         random_state: Any = None,
         verbose: int = 0,
         **kwargs: Any,
@@ -413,6 +443,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.device = device
         self.mixed_precision = mixed_precision
         self.callbacks = callbacks
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
         # skorch-style routed parameters are validated in fit, like every other one.
@@ -754,6 +785,9 @@ n_bins, n_frames) or (n_samples, n_features)
         if self.lambda_recon == 0 and "reconstruct" in inspect.signature(module).parameters:
             params["module__reconstruct"] = False
         params.update(routed)
+        if self.accelerator is not None:
+            params["device"] = None
+            return _AcceleratedSERNet(accelerator=self.accelerator, **params)
         return _SERNet(**params)
 
     # ---------------------------------------------------------------- predict
@@ -811,7 +845,8 @@ n_bins, n_frames) or (n_samples, n_features)
 
         Returns
         -------
-        embeddings : ndarray of shape (n_samples, embedding_dim_)
+        embeddings : ndarray of shape (n_samples, n_embedding)
+            ``n_embedding`` is ``embedding_dim_``.
         """
         _, embedding = self._forward(X)
         return embedding.float().numpy()
@@ -826,7 +861,7 @@ n_bins, n_frames) or (n_samples, n_features)
 
         Returns
         -------
-        names : ndarray of str of shape (embedding_dim_,)
+        names : ndarray of str of shape (n_embedding,)
         """
         check_is_fitted(self, "embedding_dim_")
         return np.asarray([f"serclassifier{i}" for i in range(self.embedding_dim_)], dtype=object)

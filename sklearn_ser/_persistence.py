@@ -125,6 +125,7 @@ class _Writer:
             raise ValueError(
                 "cannot save a SERClassifier with callbacks safely; set callbacks=None first."
             )
+        params["accelerator"] = None  # a training-time setting, not part of the model
         net = clf.net_
         state_dict = {f"{key}.module.{k}": v for k, v in net.module_.state_dict().items()}
         state_dict.update(

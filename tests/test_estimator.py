@@ -283,3 +283,32 @@ def test_multitask_cnn_shapes_and_errors():
         model(torch.randn(2, 8, 9))
     with pytest.raises(ValueError, match="input_splits"):
         MultitaskCNN(3, (7, 9), input_splits=(3, 3))
+
+
+def test_trains_through_accelerate_cpu(data):
+    accelerate = pytest.importorskip("accelerate")
+    X, y, _ = data
+    clf = SERClassifier(
+        max_epochs=3,
+        accelerator=accelerate.Accelerator(cpu=True),
+        random_state=0,
+        augment=SpecAugment(freq_width=2, time_width=2),
+        **TINY,
+    ).fit(X, y)
+    assert type(clf.net_).__name__ == "_AcceleratedSERNet"
+    assert np.isfinite(clf.history_[-1]["train_center"])  # the library's training step ran
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+
+
+def test_numpy_array_of_paths_is_accepted(tmp_path):
+    import soundfile as sf
+
+    from sklearn_ser import MelSpectrogramExtractor
+
+    paths = []
+    for i in range(3):
+        paths.append(str(tmp_path / f"{i}.wav"))
+        sf.write(paths[-1], np.sin(np.arange(4000) * (i + 1) / 10), 16000)
+    out = MelSpectrogramExtractor(max_frames=10).fit_transform(np.array(paths))
+    assert out.shape == (3, 64, 10)

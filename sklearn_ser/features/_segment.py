@@ -168,8 +168,9 @@ class Segmenter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         Returns
         -------
-        X_segments : ndarray of shape (n_samples, n_segments_, n_bins, segment_frames)
-            A new array (never a view of ``X``); a 2-D input gives ``n_bins = 1``.
+        X_segments : ndarray of shape (n_samples, n_segments, n_bins, segment_frames)
+            ``n_segments`` is ``n_segments_``. A new array (never a view of ``X``); a 2-D
+            input gives ``n_bins = 1``.
         """
         check_is_fitted(self, "n_segments_")
         seg, hop = self._check_params()

@@ -102,7 +102,7 @@ class FeatureStack(TransformerMixin, _BaseComposition, auto_wrap_output_keys=Non
 
         Returns
         -------
-        features : ndarray of shape (n_samples, sum(bin_splits_), n_frames)
+        features : ndarray of shape (n_samples, ``sum(bin_splits_)``, n_frames)
         """
         check_is_fitted(self, "extractors_")
         parts = [est.transform(X) for _, est in self.extractors_]
