@@ -117,7 +117,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Synthetic emotional speech: {len(y)} utterances, {len(set(speakers))} speakers, "
         f"emotions {sorted(set(y))}."
     )
-    settings = {"max_frames": 150, "window_frames": 100}
+    settings = {"max_frames": 150}
     print("Leave-one-speaker-out evaluation of make_ser_pipeline() (features + SERClassifier):")
     result = evaluate_speaker_independent(_pipeline(args, **settings), X, y, speakers, verbose=1)
     print(result.to_text())
