@@ -63,8 +63,11 @@ def main() -> None:
         help="extra classifier parameters for every config (python literals)",
     )
     parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("--report", action="store_true",
-                        help="only rebuild results/accuracy.rst from results/accuracy.jsonl")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="only rebuild results/accuracy.rst from results/accuracy.jsonl",
+    )
     args = parser.parse_args()
     if args.report:
         return report()
@@ -125,16 +128,26 @@ def report() -> None:
             rec = latest.get((corpus, name))
             if rec:
                 epochs = rec.get("epochs", 40)
-                rows.append([corpus, label, f"{rec['ua']:.1f}", f"{rec['wa']:.1f}",
-                             f"{rec['ua_std']:.1f}", f"{rec['params'] / 1e3:.0f}k",
-                             f"{rec['fit_s'] / epochs:.2f}", f"{rec['wall_s'] / 60:.1f}"])
+                rows.append(
+                    [
+                        corpus,
+                        label,
+                        f"{rec['ua']:.1f}",
+                        f"{rec['wa']:.1f}",
+                        f"{rec['ua_std']:.1f}",
+                        f"{rec['params'] / 1e3:.0f}k",
+                        f"{rec['fit_s'] / epochs:.2f}",
+                        f"{rec['wall_s'] / 60:.1f}",
+                    ]
+                )
         for peer, ua, wa in PEERS[corpus]:
             rows.append([corpus, f"peer: {peer}", ua, wa, "", "", "", ""])
     print(md_table(HEADER, rows))
     (RESULTS / "accuracy.rst").write_text(
         stamp() + " Leave-one-speaker-out, predictions pooled over folds; UA fold sd is the"
         " standard deviation of per-fold UA; s/epoch is one training thread.\n\n"
-        + rst_table(HEADER, rows) + "\n"
+        + rst_table(HEADER, rows)
+        + "\n"
     )
 
 

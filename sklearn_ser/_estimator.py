@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import numbers
+import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,10 +20,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring
+from skorch.callbacks import Callback, EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring
 from skorch.dataset import Dataset, unpack_data
 from skorch.helper import predefined_split
 from skorch.hf import AccelerateMixin
+from skorch.history import History
 from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import Subset
@@ -251,6 +255,39 @@ class _SERNet(NeuralNetClassifier):
             return self._windowed_infer(self.standardize(Xi))
 
 
+class _Checkpointer(Callback):
+    """Save the whole training state after every epoch; restore the LR schedule on resume.
+
+    The file holds tensors and plain Python values only, written atomically, and is read
+    back with ``torch.load(weights_only=True)``, which runs no code.
+    """
+
+    def __init__(self, path: Path, identity: dict, resume_state: dict | None = None):
+        self.path = path
+        self.identity = identity
+        self.resume_state = resume_state
+
+    def on_train_begin(self, net: Any, **kwargs: Any) -> None:
+        scheduler = dict(net.callbacks_).get("lr_schedule")
+        if self.resume_state is not None and scheduler is not None:
+            scheduler.lr_scheduler_.load_state_dict(self.resume_state["scheduler"])
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        scheduler = dict(net.callbacks_).get("lr_schedule")
+        state = {
+            **self.identity,
+            "module": net.module_.state_dict(),
+            "centers": net.center_loss_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "scheduler": scheduler.lr_scheduler_.state_dict() if scheduler else {},
+            "rng": torch.get_rng_state(),
+            "history": json.dumps(net.history.to_list()),
+        }
+        tmp = self.path.with_name(self.path.name + ".part")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+
+
 class _AcceleratedSERNet(AccelerateMixin, _SERNet):
     """_SERNet trained through Hugging Face Accelerate (multi-GPU, multi-node).
 
@@ -344,6 +381,13 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         multi-GPU and multi-node data parallelism and Accelerate's mixed precision, launched
         with ``accelerate launch``. The accelerator places the model and batches, so
         ``device`` is ignored.
+    checkpoint : str, PathLike or None, default=None
+        A file where the whole training state (weights, centres, optimiser, learning-rate
+        schedule, random generator, history) is saved after every epoch. If it exists when
+        :meth:`fit` starts and was made for the same classes and input shape, training
+        resumes from it, and on the CPU with the same ``random_state`` ends with the same
+        model as an uninterrupted run (without early stopping, whose patience is not
+        saved). Delete the file to train from scratch.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, augmentation and the validation split. The
         same seed gives the same model on the CPU.
@@ -419,6 +463,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         mixed_precision: bool = False,
         callbacks: list | None = None,
         accelerator: Any = None,
+        checkpoint: str | os.PathLike | None = None,
         random_state: Any = None,
         verbose: int = 0,
         **kwargs: Any,
@@ -444,6 +489,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.mixed_precision = mixed_precision
         self.callbacks = callbacks
         self.accelerator = accelerator
+        self.checkpoint = checkpoint
         self.random_state = random_state
         self.verbose = verbose
         # skorch-style routed parameters are validated in fit, like every other one.
@@ -630,7 +676,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return next(splitter.split(y, y, np.arange(len(y))))
 
     # ---------------------------------------------------------------- fit
-    def _build_callbacks(self, with_validation: bool) -> list:
+    def _build_callbacks(self, with_validation: bool, checkpointer: Any = None) -> list:
         callbacks: list = [("train_ce", PassthroughScoring("train_ce", on_train=True))]
         if self.lambda_center > 0:
             callbacks.append(("train_center", PassthroughScoring("train_center", on_train=True)))
@@ -663,6 +709,8 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     ),
                 )
             )
+        if checkpointer is not None:  # after the LR schedule, whose state it restores
+            callbacks.append(("checkpoint", checkpointer))
         return callbacks + list(self.callbacks or [])
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> SERClassifier:
@@ -722,16 +770,52 @@ n_bins, n_frames) or (n_samples, n_features)
             train_split = predefined_split(Subset(full, valid_idx))
             train_data, train_y, y_train = Subset(full, train_idx), None, y_encoded[train_idx]
 
-        self.net_ = self._build_net(y_train, train_split)
+        checkpointer, resume = None, None
+        if self.checkpoint is not None:
+            identity = {
+                "classes": json.dumps([str(c) for c in self.classes_]),
+                "input_shape": list(self.input_shape_),
+            }
+            resume = self._read_checkpoint(identity)
+            checkpointer = _Checkpointer(Path(self.checkpoint), identity, resume)
+        self.net_ = self._build_net(y_train, train_split, checkpointer)
         devices = [torch.device(self.device_)] if self.device_.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             self.net_.initialize()
             self.embedding_dim_ = self.net_.center_loss_.embedding_dim
-            self.net_.partial_fit(train_data, train_y)
+            epochs = self.max_epochs
+            if resume is not None:
+                self.net_.module_.load_state_dict(resume["module"])
+                self.net_.center_loss_.load_state_dict(resume["centers"])
+                self.net_.optimizer_.load_state_dict(resume["optimizer"])
+                self.net_.history = History(json.loads(resume["history"]))
+                torch.set_rng_state(resume["rng"])
+                epochs -= len(self.net_.history)
+            if epochs > 0:
+                self.net_.partial_fit(train_data, train_y, epochs=epochs)
         return self
 
-    def _build_net(self, y: np.ndarray, train_split: Any) -> _SERNet:
+    def _read_checkpoint(self, identity: dict) -> dict | None:
+        path = Path(self.checkpoint)
+        if not path.exists():
+            return None
+        try:
+            state = torch.load(path, map_location=self.device_, weights_only=True)
+        except Exception as exc:
+            raise ValueError(
+                f"SERClassifier: checkpoint={str(path)!r} is not a readable checkpoint ({exc}); "
+                "delete it to train from scratch."
+            ) from exc
+        if any(state.get(k) != v for k, v in identity.items()):
+            raise ValueError(
+                f"SERClassifier: checkpoint={str(path)!r} was saved for other data (classes "
+                f"{state.get('classes')}, input shape {state.get('input_shape')}); delete it or "
+                "choose another file."
+            )
+        return state
+
+    def _build_net(self, y: np.ndarray, train_split: Any, checkpointer: Any = None) -> _SERNet:
         n_classes = len(self.classes_)
         routed = self._routed_params()
         weight = None
@@ -766,7 +850,7 @@ n_bins, n_frames) or (n_samples, n_features)
             "iterator_train__shuffle": True,
             "iterator_train__drop_last": drop_last,
             "train_split": train_split,
-            "callbacks": self._build_callbacks(train_split is not None),
+            "callbacks": self._build_callbacks(train_split is not None, checkpointer),
             "predict_nonlinearity": _softmax,
             "dataset": _ArrayDataset,
             "classes": np.arange(n_classes),

@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_valida
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_estimator
+from skorch.callbacks import Callback
 from torch import nn
 
 from sklearn_ser import SERClassifier
@@ -312,3 +313,46 @@ def test_numpy_array_of_paths_is_accepted(tmp_path):
         sf.write(paths[-1], np.sin(np.arange(4000) * (i + 1) / 10), 16000)
     out = MelSpectrogramExtractor(max_frames=10).fit_transform(np.array(paths))
     assert out.shape == (3, 64, 10)
+
+
+class _InterruptAt(Callback):
+    """Simulates Ctrl-C at the end of an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_leaves_a_usable_model_with_the_best_weights(data):
+    X, y, groups = data
+    clf = SERClassifier(
+        max_epochs=10, early_stopping=True, random_state=0, callbacks=[_InterruptAt(3)], **TINY
+    ).fit(X, y, groups=groups)
+    assert len(clf.history_) == 3
+    assert clf.predict(X).shape == (90,)
+    best = int(np.argmax(clf.history_[:, "valid_ua"]))
+    assert clf.history_[best, "valid_ua_best"]
+
+
+def test_checkpoint_resume_equals_uninterrupted_run(data, tmp_path):
+    X, y, _ = data
+    kw = {
+        "max_epochs": 5,
+        "random_state": 3,
+        "augment": SpecAugment(freq_width=2, time_width=3),
+        **TINY,
+    }
+    full = SERClassifier(**kw).fit(X, y)
+    path = tmp_path / "run.ckpt"
+    interrupted = SERClassifier(checkpoint=path, callbacks=[_InterruptAt(2)], **kw).fit(X, y)
+    assert len(interrupted.history_) == 2 and path.exists()
+    resumed = SERClassifier(checkpoint=path, **kw).fit(X, y)
+    assert len(resumed.history_) == 5
+    np.testing.assert_allclose(resumed.predict_proba(X), full.predict_proba(X), rtol=1e-5)
+    assert not np.allclose(interrupted.predict_proba(X), full.predict_proba(X))
+    other = np.where(y == "anger", "joy", y)
+    with pytest.raises(ValueError, match="saved for other data"):
+        SERClassifier(checkpoint=path, **kw).fit(X, other)
