@@ -90,14 +90,55 @@ def compare(args) -> None:
                     "model": name,
                     "ua": res.ua,
                     "wa": res.wa,
+                    "ua_std": float(np.std(res.fold_ua)),
                     "params": n_par,
+                    "s_per_epoch": float(np.mean(res.fit_time)) / epochs,
                     "wall_s": wall,
                 },
             )
             print(md_table(header, [row]), flush=True)
+    report()
+
+
+def report(args=None) -> None:
+    """models.rst from the latest records; MultitaskCNN rows from the accuracy benchmark."""
+    import json
+
+    header = ["corpus", "model", "UA %", "WA %", "UA fold sd", "params", "s/epoch"]
+    latest = {}
+    acc = RESULTS / "accuracy.jsonl"
+    for line in acc.read_text().splitlines() if acc.exists() else []:
+        rec = json.loads(line)
+        if rec["config"] == "default" and rec.get("extra", "{}") == "{}":
+            latest[(rec["corpus"], "MultitaskCNN")] = {
+                "ua": rec["ua"] / 100,
+                "wa": rec["wa"] / 100,
+                "ua_std": rec["ua_std"] / 100,
+                "params": rec["params"],
+                "s_per_epoch": rec["fit_s"] / rec.get("epochs", 40),
+            }
+    path = RESULTS / "models.jsonl"
+    for line in path.read_text().splitlines() if path.exists() else []:
+        rec = json.loads(line)
+        latest[(rec["corpus"], rec["model"])] = rec
+    rows = [
+        [
+            c,
+            m,
+            f"{100 * r['ua']:.1f}",
+            f"{100 * r['wa']:.1f}",
+            f"{100 * r.get('ua_std', float('nan')):.1f}",
+            f"{r['params'] / 1e3:.0f}k",
+            f"{r.get('s_per_epoch', float('nan')):.2f}",
+        ]
+        for (c, m), r in sorted(latest.items())
+    ]
     print(md_table(header, rows))
     (RESULTS / "models.rst").write_text(
-        stamp() + " Leave-one-speaker-out, pooled.\n\n" + rst_table(header, rows) + "\n"
+        stamp()
+        + " Leave-one-speaker-out, pooled; one training thread per run.\n\n"
+        + rst_table(header, rows)
+        + "\n"
     )
 
 
@@ -130,6 +171,46 @@ def sweep(args) -> None:
     )
 
 
+def silhouette(args) -> None:
+    """Silhouette of held-out speakers' embeddings: softmax only against center loss."""
+    from sklearn_ser.metrics import embedding_silhouette
+
+    bunch = load(args.corpus)
+    files, y, groups = np.asarray(bunch.filenames), np.asarray(bunch.target), bunch.speaker
+    header = ["model", "silhouette (held-out speakers)", "UA %"]
+    scores = {"softmax only": [], "+ center loss": []}
+    uas = {k: [] for k in scores}
+    for train, test in GroupKFold(args.folds).split(files, y, groups):
+        for name, lam in (("softmax only", 0.0), ("+ center loss", args.lambda_center)):
+            pipe = make_ser_pipeline(random_state=0, lambda_center=lam, lambda_recon=0.0)
+            pipe.fit(list(files[train]), y[train])
+            emb = pipe.transform(list(files[test]))
+            scores[name].append(embedding_silhouette(emb, y[test]))
+            pred = pipe.predict(list(files[test]))
+            uas[name].append(np.mean([np.mean(pred[y[test] == c] == c) for c in np.unique(y)]))
+            print(name, scores[name][-1], uas[name][-1], flush=True)
+    rows = [
+        [k, f"{np.mean(v):.3f} (sd {np.std(v):.3f})", f"{100 * np.mean(uas[k]):.1f}"]
+        for k, v in scores.items()
+    ]
+    print(md_table(header, rows))
+    append_json(
+        "silhouette",
+        {
+            "corpus": args.corpus,
+            "folds": args.folds,
+            "lambda_center": args.lambda_center,
+            **{k: list(map(float, v)) for k, v in scores.items()},
+        },
+    )
+    (RESULTS / "silhouette.rst").write_text(
+        stamp() + f" {args.corpus}, {args.folds} speaker-grouped folds: embeddings of the "
+        f"held-out speakers, lambda_center={args.lambda_center}, no reconstruction.\n\n"
+        + rst_table(header, rows)
+        + "\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,8 +225,14 @@ def main() -> None:
     s.add_argument("--temporal", type=int, nargs="+", default=[1, 3, 5])
     s.add_argument("--spectral", type=int, nargs="+", default=[3, 7])
     s.add_argument("--n-jobs", type=int, default=None)
+    sub.add_parser("report")
+    h = sub.add_parser("silhouette")
+    h.add_argument("--corpus", default="emodb")
+    h.add_argument("--folds", type=int, default=3)
+    h.add_argument("--lambda-center", type=float, default=0.1)
     args = parser.parse_args()
-    compare(args) if args.command == "compare" else sweep(args)
+    commands = {"compare": compare, "sweep": sweep, "silhouette": silhouette, "report": report}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
