@@ -70,7 +70,8 @@ def compare(args) -> None:
     for corpus in args.corpora:
         for name in args.models:
             make, module, shape, kwargs = MODELS[name]
-            res, wall = run(make, corpus, n_jobs=args.n_jobs)
+            cv = GroupKFold(args.folds) if args.folds else None
+            res, wall = run(make, corpus, cv=cv, n_jobs=args.n_jobs)
             n_par = count_parameters(module(n_classes=7, input_shape=shape, **kwargs))
             epochs = make().named_steps["classifier"].max_epochs
             row = [
@@ -104,13 +105,13 @@ def report(args=None) -> None:
     """models.rst from the latest records; MultitaskCNN rows from the accuracy benchmark."""
     import json
 
-    header = ["corpus", "model", "UA %", "WA %", "UA fold sd", "params", "s/epoch"]
+    header = ["corpus", "protocol", "model", "UA %", "WA %", "UA fold sd", "params", "s/epoch"]
     latest = {}
     acc = RESULTS / "accuracy.jsonl"
     for line in acc.read_text().splitlines() if acc.exists() else []:
         rec = json.loads(line)
         if rec["config"] == "default" and rec.get("extra", "{}") == "{}":
-            latest[(rec["corpus"], "MultitaskCNN")] = {
+            latest[(rec["corpus"], "LOSO", "MultitaskCNN")] = {
                 "ua": rec["ua"] / 100,
                 "wa": rec["wa"] / 100,
                 "ua_std": rec["ua_std"] / 100,
@@ -218,6 +219,8 @@ def main() -> None:
     c.add_argument("--corpora", nargs="+", default=["emodb", "emovo"])
     c.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     c.add_argument("--n-jobs", type=int, default=None)
+    c.add_argument("--folds", type=int, default=None,
+                   help="speaker-grouped folds instead of leave-one-speaker-out")
     s = sub.add_parser("sweep")
     s.add_argument("--corpus", default="emovo")
     s.add_argument("--folds", type=int, default=3)
