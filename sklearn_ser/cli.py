@@ -117,7 +117,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Synthetic emotional speech: {len(y)} utterances, {len(set(speakers))} speakers, "
         f"emotions {sorted(set(y))}."
     )
-    settings = {"max_frames": 150}
+    settings = {"max_frames": 120}
     print("Leave-one-speaker-out evaluation of make_ser_pipeline() (features + SERClassifier):")
     result = evaluate_speaker_independent(_pipeline(args, **settings), X, y, speakers, verbose=1)
     print(result.to_text())
@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(demo)
     demo.add_argument("--speakers", type=int, default=6, help="synthetic speakers (default: 6)")
     demo.add_argument("--out", default="sklearn_ser_demo", help="folder for the figures")
-    demo.set_defaults(func=cmd_demo, epochs=20)
+    demo.set_defaults(func=cmd_demo, epochs=15)
 
     ev = sub.add_parser(
         "evaluate",
