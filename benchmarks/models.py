@@ -44,9 +44,26 @@ def segmented(module, **params) -> Pipeline:
 
 MODELS = {
     "MultitaskCNN": (lambda: make_ser_pipeline(random_state=0), MultitaskCNN, (64, 200), {}),
-    "CNN3D": (lambda: segmented(CNN3D), CNN3D, (15, 64, SEGMENT), {}),
-    "CNNLSTM": (lambda: segmented(CNNLSTM, lambda_recon=0.0), CNNLSTM, (15, 64, SEGMENT), {}),
+    # Channel widths comparable to the default MultitaskCNN's (8, 16, 32, 64).
+    "CNN3D": (
+        lambda: segmented(CNN3D, module__channels=(8, 16, 32)),
+        CNN3D,
+        (15, 64, SEGMENT),
+        {"channels": (8, 16, 32)},
+    ),
+    "CNNLSTM": (
+        lambda: segmented(CNNLSTM, lambda_recon=0.0, module__channels=(8, 16)),
+        CNNLSTM,
+        (15, 64, SEGMENT),
+        {"channels": (8, 16)},
+    ),
 }
+
+
+def _with_epochs(make, epochs: int) -> Pipeline:
+    pipe = make()
+    pipe.named_steps["classifier"].set_params(max_epochs=epochs)
+    return pipe
 
 
 def run(make, corpus: str, cv=None, n_jobs: int | None = None) -> tuple[dict, float]:
@@ -70,6 +87,8 @@ def compare(args) -> None:
     for corpus in args.corpora:
         for name in args.models:
             make, module, shape, kwargs = MODELS[name]
+            if args.epochs:
+                make = functools.partial(_with_epochs, make, args.epochs)
             cv = GroupKFold(args.folds) if args.folds else None
             res, wall = run(make, corpus, cv=cv, n_jobs=args.n_jobs)
             n_par = count_parameters(module(n_classes=7, input_shape=shape, **kwargs))
@@ -152,12 +171,15 @@ def sweep(args) -> None:
                 segmented,
                 CNN3D,
                 max_epochs=args.epochs,
+                module__channels=(8, 16, 32),
                 module__temporal_kernel=t,
                 module__spectral_kernel=f,
             )
             res, _ = run(make, args.corpus, cv=GroupKFold(args.folds), n_jobs=args.n_jobs)
             n_par = count_parameters(
-                CNN3D(7, (15, 64, SEGMENT), temporal_kernel=t, spectral_kernel=f)
+                CNN3D(
+                    7, (15, 64, SEGMENT), temporal_kernel=t, spectral_kernel=f, channels=(8, 16, 32)
+                )
             )
             rows.append([t, f, f"{100 * res.ua:.1f}", f"{100 * res.wa:.1f}", f"{n_par / 1e3:.0f}k"])
             append_json(
@@ -219,8 +241,13 @@ def main() -> None:
     c.add_argument("--corpora", nargs="+", default=["emodb", "emovo"])
     c.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     c.add_argument("--n-jobs", type=int, default=None)
-    c.add_argument("--folds", type=int, default=None,
-                   help="speaker-grouped folds instead of leave-one-speaker-out")
+    c.add_argument("--epochs", type=int, default=None, help="override every model's epochs")
+    c.add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        help="speaker-grouped folds instead of leave-one-speaker-out",
+    )
     s = sub.add_parser("sweep")
     s.add_argument("--corpus", default="emovo")
     s.add_argument("--folds", type=int, default=3)

@@ -62,15 +62,21 @@ def report() -> None:
     rows = []
     for line in (RESULTS / "tuning.jsonl").read_text().splitlines():
         rec = json.loads(line)
-        rows.append([rec["candidate"], DESCRIPTIONS.get(rec["candidate"], ""),
-                     f"{100 * rec['ua']:.1f}",
-                     " / ".join(f"{100 * u:.1f}" for u in rec["fold_ua"])])
+        rows.append(
+            [
+                rec["candidate"],
+                DESCRIPTIONS.get(rec["candidate"], ""),
+                f"{100 * rec['ua']:.1f}",
+                " / ".join(f"{100 * u:.1f}" for u in rec["fold_ua"]),
+            ]
+        )
     header = ["candidate", "settings", "UA %", "fold UA %"]
     print(md_table(header, rows))
     (RESULTS / "tuning.rst").write_text(
         stamp() + " EMOVO, 3 folds of 2 held-out speakers (training on 4), 40 epochs; "
         "differences of a few points are within the fold noise.\n\n"
-        + rst_table(header, rows) + "\n"
+        + rst_table(header, rows)
+        + "\n"
     )
 
 
@@ -79,8 +85,11 @@ def main() -> None:
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
     parser.add_argument("--corpus", default="emovo")
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--report", action="store_true",
-                        help="only write results/tuning.rst from results/tuning.jsonl")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="only write results/tuning.rst from results/tuning.jsonl",
+    )
     args = parser.parse_args()
     if args.report:
         return report()
