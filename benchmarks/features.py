@@ -75,7 +75,7 @@ def main() -> None:
     import soundfile as sf
 
     seconds = sum(sf.info(f).duration for f in files)
-    header = ["extractor", "method", "files/s", "real-time factor", "max |diff| vs librosa (dB)"]
+    header = ["extractor", "method", "files/s", "real-time factor", "max abs diff vs librosa (dB)"]
     rows = []
     for name, est in extractors().items():
         if args.only and name != args.only:
