@@ -431,8 +431,8 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     >>> X = rng.normal(size=(40, 16, 20)).astype(np.float32)
     >>> y = np.array(["angry", "calm"] * 20)
     >>> X[y == "angry", :8] += 1.0
-    >>> clf = SERClassifier(max_epochs=5, random_state=0, module__channels=(8, 16),
-    ...                     module__embedding_dim=8).fit(X, y)
+    >>> clf = SERClassifier(max_epochs=10, lr=1e-2, batch_size=8, random_state=0,
+    ...                     module__channels=(8, 16), module__embedding_dim=8).fit(X, y)
     >>> clf.predict(X[:4]).tolist()
     ['angry', 'calm', 'angry', 'calm']
     >>> clf.predict_proba(X[:2]).shape, clf.transform(X[:2]).shape
