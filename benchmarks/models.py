@@ -93,6 +93,8 @@ def compare(args) -> None:
             res, wall = run(make, corpus, cv=cv, n_jobs=args.n_jobs)
             n_par = count_parameters(module(n_classes=7, input_shape=shape, **kwargs))
             epochs = make().named_steps["classifier"].max_epochs
+            protocol = f"{args.folds} speaker folds" if args.folds else "LOSO"
+            protocol += f", {epochs} epochs"
             row = [
                 corpus,
                 name,
@@ -108,6 +110,7 @@ def compare(args) -> None:
                 {
                     "corpus": corpus,
                     "model": name,
+                    "protocol": protocol,
                     "ua": res.ua,
                     "wa": res.wa,
                     "ua_std": float(np.std(res.fold_ua)),
@@ -130,7 +133,7 @@ def report(args=None) -> None:
     for line in acc.read_text().splitlines() if acc.exists() else []:
         rec = json.loads(line)
         if rec["config"] == "default" and rec.get("extra", "{}") == "{}":
-            latest[(rec["corpus"], "LOSO", "MultitaskCNN")] = {
+            latest[(rec["corpus"], "LOSO, 40 epochs", "MultitaskCNN (default pipeline)")] = {
                 "ua": rec["ua"] / 100,
                 "wa": rec["wa"] / 100,
                 "ua_std": rec["ua_std"] / 100,
@@ -140,10 +143,11 @@ def report(args=None) -> None:
     path = RESULTS / "models.jsonl"
     for line in path.read_text().splitlines() if path.exists() else []:
         rec = json.loads(line)
-        latest[(rec["corpus"], rec["model"])] = rec
+        latest[(rec["corpus"], rec.get("protocol", "LOSO"), rec["model"])] = rec
     rows = [
         [
             c,
+            p,
             m,
             f"{100 * r['ua']:.1f}",
             f"{100 * r['wa']:.1f}",
@@ -151,12 +155,13 @@ def report(args=None) -> None:
             f"{r['params'] / 1e3:.0f}k",
             f"{r.get('s_per_epoch', float('nan')):.2f}",
         ]
-        for (c, m), r in sorted(latest.items())
+        for (c, p, m), r in sorted(latest.items())
     ]
     print(md_table(header, rows))
     (RESULTS / "models.rst").write_text(
         stamp()
-        + " Leave-one-speaker-out, pooled; one training thread per run.\n\n"
+        + " Predictions pooled over speaker-disjoint folds; one training thread per run, two"
+        " runs sharing the machine.\n\n"
         + rst_table(header, rows)
         + "\n"
     )
