@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.metrics import balanced_accuracy_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -33,6 +33,8 @@ from .models import CenterLoss, ModelOutput, MultitaskCNN
 
 __all__ = ["SERClassifier"]
 
+# Utterances of the training average that each speaker's statistics are shrunk toward.
+_PRIOR_UTTERANCES = 5
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 # Parameters routed to the skorch net, as skorch names them.
 _ROUTED_PREFIXES = (
@@ -55,7 +57,31 @@ def _valid_ua(net: NeuralNetClassifier, X: Any, y: Any) -> float:
 
 
 class _ArrayDataset(Dataset):
-    """skorch Dataset that hands out writable copies of read-only rows (memory maps)."""
+    """skorch Dataset over an array (possibly a read-only memory map), row by row.
+
+    With ``codes``, row ``i`` is standardised per bin (axis -2) with ``mean[codes[i]]`` and
+    ``scale[codes[i]]``: the statistics of its speaker.
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any = None,
+        length: Any = None,
+        *,
+        codes: np.ndarray | None = None,
+        mean: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ):
+        super().__init__(X, y, length)
+        self.codes, self.mean, self.scale = codes, mean, scale
+
+    def __getitem__(self, i: int) -> tuple:
+        Xi, yi = super().__getitem__(i)
+        if self.codes is not None:
+            code = self.codes[i]
+            Xi = (Xi - self.mean[code][:, None]) / self.scale[code][:, None]
+        return Xi, yi
 
     def transform(self, X: Any, y: Any) -> tuple:
         X, y = super().transform(X, y)
@@ -318,7 +344,8 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     Both weights at 0 give the plain softmax CNN. The input is the 3-D output of an
     extractor, e.g. :class:`~sklearn_ser.MelSpectrogramExtractor`; each bin is standardised
-    with the training set's statistics before the network. After fitting,
+    before the network, with the training set's statistics or with each speaker's own
+    (``standardize``). After fitting,
     :meth:`transform` returns the embeddings, so the classifier can stand mid-pipeline
     before any other estimator.
 
@@ -361,6 +388,17 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         averaging logits and embeddings over half-overlapping windows that cover the whole
         input, so long utterances are not cut. None: the network sees the whole input.
         Only for 3-D input.
+    standardize : {"corpus", "speaker"}, default="corpus"
+        How each bin is standardised before the network. "corpus": with the mean and
+        standard deviation of the training set. "speaker": with those of the speaker's own
+        utterances, in :meth:`fit` and at prediction, which removes much of what tells
+        speakers apart (vocal tract, level, recording channel) and helps on speakers never
+        heard. It needs no labels, only ``groups`` (speaker ids) passed to :meth:`fit` and
+        to :meth:`predict`, :meth:`predict_proba`, :meth:`transform` or :meth:`score`;
+        without ``groups`` all of ``X`` counts as one speaker, so predictions then depend
+        on what else is in ``X``. A speaker's statistics are shrunk toward the training
+        set's as if it had 5 more utterances of the training average, so one utterance
+        alone is standardised mostly like "corpus" does.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop when the validation
         UA has not improved for ``n_iter_no_change`` epochs, and keep the best weights.
@@ -410,7 +448,10 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     input_shape_ : tuple of int
         Per-sample shape of the network input.
     feature_mean_, feature_scale_ : ndarray of shape (n_bins,)
-        Per-bin standardisation learned on the training data.
+        Per-bin mean and standard deviation of the training data.
+    speaker_scale_ : ndarray of shape (n_bins,)
+        Per-bin standard deviation within a speaker, pooled over the training speakers
+        (``groups``; all of the training data without them).
     device_ : str
         The device the model was trained on.
     n_features_in_ : int
@@ -456,6 +497,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         label_smoothing: float = 0.0,
         augment: Any = None,
         window_frames: int | None = None,
+        standardize: str = "corpus",
         early_stopping: bool = False,
         validation_fraction: float = 0.15,
         n_iter_no_change: int = 10,
@@ -482,6 +524,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.label_smoothing = label_smoothing
         self.augment = augment
         self.window_frames = window_frames
+        self.standardize = standardize
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -567,6 +610,8 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             fail("label_smoothing", "a float in [0, 1)")
         if not is_real(self.validation_fraction) or not 0 < self.validation_fraction < 1:
             fail("validation_fraction", "a float in (0, 1)")
+        if self.standardize not in ("corpus", "speaker"):
+            fail("standardize", "'corpus' or 'speaker'")
         if self.lr_schedule not in ("cosine", None):
             fail("lr_schedule", "'cosine' or None")
         if not (
@@ -614,22 +659,64 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return (X, y) if y is not None else X
 
     @staticmethod
-    def _bin_statistics(X: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of each bin (axis -2), over all other axes.
+    def _bin_moments(
+        X: np.ndarray, codes: np.ndarray, n_groups: int, chunk: int = 256
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-group sum, sum of squares and count of the values of each bin (axis -2).
 
         Accumulated over chunks of samples in float64, so a memory map is never loaded whole.
         """
-        axes = tuple(i for i in range(X.ndim) if i != X.ndim - 2)
+        axes = tuple(i for i in range(1, X.ndim) if i != X.ndim - 2)
         n_bins = X.shape[-2]
-        total, total_sq, count = np.zeros(n_bins), np.zeros(n_bins), 0
+        total, total_sq = np.zeros((n_groups, n_bins)), np.zeros((n_groups, n_bins))
         for start in range(0, X.shape[0], chunk):
             part = np.asarray(X[start : start + chunk], dtype=np.float64)
-            total += part.sum(axis=axes)
-            total_sq += np.square(part).sum(axis=axes)
-            count += part.size // n_bins
-        mean = total / count
-        std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-        return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
+            part_codes = codes[start : start + chunk]
+            np.add.at(total, part_codes, part.sum(axis=axes))
+            np.add.at(total_sq, part_codes, np.square(part).sum(axis=axes))
+        cells = int(np.prod(X.shape[1:])) // n_bins  # values of one bin in one sample
+        count = np.bincount(codes, minlength=n_groups).astype(np.float64) * cells
+        return total, total_sq, count
+
+    @staticmethod
+    def _group_codes(groups: Any, n_samples: int) -> np.ndarray:
+        groups = _check_groups(groups, n_samples)
+        if groups is None:
+            return np.zeros(n_samples, dtype=np.intp)
+        return np.unique(groups, return_inverse=True)[1].ravel()
+
+    def _training_statistics(self, X: np.ndarray, groups: Any) -> None:
+        """Per-bin mean and std of the training set, and the std within its speakers."""
+        codes = self._group_codes(groups, len(X))
+        total, total_sq, count = self._bin_moments(X, codes, int(codes.max()) + 1)
+        mean = total.sum(0) / count.sum()
+        std = np.sqrt(np.maximum(total_sq.sum(0) / count.sum() - mean**2, 0.0))
+        group_mean = total / count[:, None]
+        within = (total_sq - count[:, None] * group_mean**2).sum(0) / count.sum()
+        self.feature_mean_ = mean.astype(np.float32)
+        self.feature_scale_ = np.maximum(std, 1e-6).astype(np.float32)
+        self.speaker_scale_ = np.maximum(np.sqrt(np.maximum(within, 0.0)), 1e-6).astype(np.float32)
+
+    def _dataset(self, X: np.ndarray, y: np.ndarray | None, groups: Any) -> _ArrayDataset:
+        """``X`` as a dataset; with ``standardize="speaker"``, standardised per speaker."""
+        if self.standardize != "speaker":
+            return _ArrayDataset(X, y)
+        codes = self._group_codes(groups, len(X))
+        total, total_sq, count = self._bin_moments(X, codes, int(codes.max()) + 1)
+        own_mean = total / count[:, None]
+        own_var = np.maximum(total_sq / count[:, None] - own_mean**2, 0.0)
+        # Shrink each speaker's statistics toward the training set's (mean) and its
+        # speakers' (spread), as if the speaker had _PRIOR_UTTERANCES more utterances:
+        # a lone utterance is not standardised by its own statistics alone, which would
+        # erase its level and spread.
+        prior = _PRIOR_UTTERANCES * count.sum() / len(X)
+        weight = (count / (count + prior))[:, None]
+        mean = weight * own_mean + (1 - weight) * self.feature_mean_.astype(np.float64)
+        var = weight * own_var + (1 - weight) * self.speaker_scale_.astype(np.float64) ** 2
+        scale = np.maximum(np.sqrt(var), 1e-6)
+        return _ArrayDataset(
+            X, y, codes=codes, mean=mean.astype(np.float32), scale=scale.astype(np.float32)
+        )
 
     def _resolve_device(self) -> str:
         if self.device == "auto":
@@ -726,7 +813,7 @@ n_bins, n_frames) or (n_samples, n_features)
             Emotion labels (strings or integers).
         groups : array-like of shape (n_samples,), default=None
             Speaker of each sample; makes the early-stopping validation split
-            speaker-disjoint.
+            speaker-disjoint, and is needed by ``standardize="speaker"``.
 
         Returns
         -------
@@ -744,31 +831,26 @@ n_bins, n_frames) or (n_samples, n_features)
                 f"SERClassifier needs samples of at least 2 classes; y has only one class: "
                 f"{self.classes_[0]!r}."
             )
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (len(y),):
-                raise ValueError(
-                    f"groups must have one entry per sample ({len(y)}), got shape {groups.shape}."
-                )
+        groups = _check_groups(groups, len(y))
         self.input_shape_ = tuple(X.shape[1:])
         if self.window_frames is not None and X.ndim != 3:
             raise ValueError(
                 f"SERClassifier: window_frames applies to 3-D input (n_samples, n_bins, "
                 f"n_frames), got X of shape {X.shape}; set window_frames=None."
             )
-        self.feature_mean_, self.feature_scale_ = self._bin_statistics(X)
+        self._training_statistics(X, groups)
         y_encoded = y_encoded.astype(np.int64)
         self.device_ = self._resolve_device()
 
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        train_split, train_data, train_y, y_train = None, X, y_encoded, y_encoded
+        # Datasets and their subsets index lazily: no copy of X (which may be a memory map).
+        full = self._dataset(X, y_encoded, groups)
+        train_split, train_data, y_train = None, full, y_encoded
         if self.early_stopping:
-            # Subsets index lazily: no copy of X (which may be a memory map).
-            full = _ArrayDataset(X, y_encoded)
             train_idx, valid_idx = self._split(y_encoded, groups, rng)
             train_split = predefined_split(Subset(full, valid_idx))
-            train_data, train_y, y_train = Subset(full, train_idx), None, y_encoded[train_idx]
+            train_data, y_train = Subset(full, train_idx), y_encoded[train_idx]
 
         checkpointer, resume = None, None
         if self.checkpoint is not None:
@@ -793,7 +875,7 @@ n_bins, n_frames) or (n_samples, n_features)
                 torch.set_rng_state(resume["rng"])
                 epochs -= len(self.net_.history)
             if epochs > 0:
-                self.net_.partial_fit(train_data, train_y, epochs=epochs)
+                self.net_.partial_fit(train_data, None, epochs=epochs)
         return self
 
     def _read_checkpoint(self, identity: dict) -> dict | None:
@@ -861,7 +943,8 @@ n_bins, n_frames) or (n_samples, n_features)
             "lambda_recon": float(self.lambda_recon),
             "augment": self.augment,
             "mixed_precision": bool(self.mixed_precision),
-            "input_mean": self.feature_mean_,
+            # With speaker standardisation the dataset has already standardised each row.
+            "input_mean": self.feature_mean_ if self.standardize == "corpus" else None,
             "input_scale": self.feature_scale_,
             "window_frames": self.window_frames,
         }
@@ -881,59 +964,104 @@ n_bins, n_frames) or (n_samples, n_features)
         check_is_fitted(self, "net_")
         return self.net_.history
 
-    def _forward(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, X: Any, groups: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        logits, embedding = self.net_.forward(X, training=False, device="cpu")
+        data = self._dataset(X, None, groups) if self.standardize == "speaker" else X
+        logits, embedding = self.net_.forward(data, training=False, device="cpu")
         return logits, embedding
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any, groups: Any = None) -> np.ndarray:
         """Class probabilities.
 
         Parameters
         ----------
         X : array-like
             Features of the shape seen in :meth:`fit`.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample, for ``standardize="speaker"`` (ignored otherwise).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1, columns in ``classes_`` order.
         """
-        logits, _ = self._forward(X)
+        logits, _ = self._forward(X, groups)
         return _softmax(logits).numpy().astype(np.float64)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, groups: Any = None) -> np.ndarray:
         """Predicted emotion labels.
 
         Parameters
         ----------
         X : array-like
             Features of the shape seen in :meth:`fit`.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample, for ``standardize="speaker"`` (ignored otherwise).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Labels of the same kind as the ``y`` of :meth:`fit`.
         """
-        logits, _ = self._forward(X)
+        logits, _ = self._forward(X, groups)
         return self.classes_[logits.argmax(dim=1).numpy()]
 
-    def transform(self, X: Any) -> np.ndarray:
+    def score(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> float:
+        """Accuracy (WA) on ``X``; use :func:`~sklearn_ser.metrics.unweighted_accuracy` for UA.
+
+        Parameters
+        ----------
+        X : array-like
+            Features of the shape seen in :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample, for ``standardize="speaker"`` (ignored otherwise).
+
+        Returns
+        -------
+        score : float
+        """
+        return float(accuracy_score(y, self.predict(X, groups), sample_weight=sample_weight))
+
+    def transform(self, X: Any, groups: Any = None) -> np.ndarray:
         """Embeddings: the discriminative features that center loss clusters by emotion.
 
         Parameters
         ----------
         X : array-like
             Features of the shape seen in :meth:`fit`.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample, for ``standardize="speaker"`` (ignored otherwise).
 
         Returns
         -------
         embeddings : ndarray of shape (n_samples, n_embedding)
             ``n_embedding`` is ``embedding_dim_``.
         """
-        _, embedding = self._forward(X)
+        _, embedding = self._forward(X, groups)
         return embedding.float().numpy()
+
+    def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:
+        """Fit, then return the embeddings of ``X``.
+
+        Parameters
+        ----------
+        X : array-like
+            Training features.
+        y : array-like of shape (n_samples,)
+            Emotion labels.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample, passed to :meth:`fit` and :meth:`transform`.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, n_embedding)
+        """
+        return self.fit(X, y, groups=groups).transform(X, groups=groups)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the embedding dimensions: ``serclassifier0, serclassifier1, ...``.
@@ -960,6 +1088,17 @@ n_bins, n_frames) or (n_samples, n_features)
 
 def _silent(*args: Any, **kwargs: Any) -> None:
     pass
+
+
+def _check_groups(groups: Any, n_samples: int) -> np.ndarray | None:
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n_samples,):
+        raise ValueError(
+            f"groups must have one entry per sample ({n_samples}), got shape {groups.shape}."
+        )
+    return groups
 
 
 def _check_routed(params: dict) -> None:

@@ -140,6 +140,7 @@ class _Writer:
                 "input_shape_",
                 "feature_mean_",
                 "feature_scale_",
+                "speaker_scale_",
                 "n_features_in_",
                 "embedding_dim_",
             )

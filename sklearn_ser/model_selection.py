@@ -249,14 +249,22 @@ def _groups_param_name(estimator: Any) -> str | None:
     return "groups" if _fit_has_groups(estimator) else None
 
 
-def _fit_has_groups(estimator: Any) -> bool:
-    fit = getattr(estimator, "fit", None)
-    if fit is None:
+def _fit_has_groups(estimator: Any, method: str = "fit") -> bool:
+    function = getattr(estimator, method, None)
+    if function is None:
         return False
     try:
-        return "groups" in inspect.signature(fit).parameters
+        return "groups" in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _predict_has_groups(estimator: Any) -> bool:
+    """Whether ``estimator.predict`` takes the test speakers (speaker standardisation)."""
+    if isinstance(estimator, Pipeline):
+        # Without metadata routing a Pipeline hands predict's keywords to its last step.
+        estimator = estimator.steps[-1][1]
+    return _fit_has_groups(estimator, "predict")
 
 
 def _check_cv(cv: Any, groups: np.ndarray) -> tuple[Any, str]:
@@ -300,7 +308,8 @@ def _fit_and_predict(
     est.fit(_safe_indexing(X, train), y[train], **params)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
-    y_pred = np.asarray(est.predict(_safe_indexing(X, test)))
+    predict_params = {"groups": groups[test]} if _predict_has_groups(est) else {}
+    y_pred = np.asarray(est.predict(_safe_indexing(X, test), **predict_params))
     predict_time = time.perf_counter() - start
     if y_pred.shape != (test.shape[0],):
         raise ValueError(
@@ -334,7 +343,9 @@ def evaluate_speaker_independent(
     accepts ``groups`` they are passed as ``<last step name>__groups``; a
     :class:`~sklearn.model_selection.GridSearchCV` (or other search) receives them as
     ``groups=`` for its own (nested) speaker-independent splits. The held-out speakers never
-    appear in these groups.
+    appear in these groups. If ``predict`` (of the estimator or of a pipeline's last step)
+    accepts ``groups``, it receives the test fold's speakers, which speaker standardisation
+    (``SERClassifier(standardize="speaker")``) needs; no labels are passed.
 
     Parameters
     ----------

@@ -356,3 +356,68 @@ def test_checkpoint_resume_equals_uninterrupted_run(data, tmp_path):
     other = np.where(y == "anger", "joy", y)
     with pytest.raises(ValueError, match="saved for other data"):
         SERClassifier(checkpoint=path, **kw).fit(X, other)
+
+
+def test_speaker_standardisation_per_speaker_statistics(rng):
+    # Two speakers with very different levels and spreads: each comes out of speaker
+    # standardisation near mean 0 and std 1 (200 utterances outweigh the 5-utterance prior).
+    X = np.concatenate(
+        [rng.normal(5.0, 2.0, size=(200, 4, 10)), rng.normal(-2.0, 1.0, size=(200, 4, 10))]
+    ).astype(np.float32)
+    y = np.array(["a", "b"] * 200)
+    groups = np.repeat(["loud", "quiet"], 200)
+    clf = SERClassifier(standardize="speaker", max_epochs=1, random_state=0, **TINY)
+    clf.fit(X, y, groups=groups)
+    dataset = clf._dataset(X, None, groups)
+    rows = np.stack([dataset[i][0] for i in range(len(X))])
+    for speaker in ("loud", "quiet"):
+        part = rows[groups == speaker]
+        np.testing.assert_allclose(part.mean(axis=(0, 2)), 0.0, atol=0.1)
+        np.testing.assert_allclose(part.std(axis=(0, 2)), 1.0, atol=0.1)
+    # Corpus standardisation leaves the speakers apart.
+    corpus = (X - clf.feature_mean_[:, None]) / clf.feature_scale_[:, None]
+    assert corpus[groups == "loud"].mean() > 0.5 > -0.5 > corpus[groups == "quiet"].mean()
+
+
+def test_speaker_standardisation_uses_prediction_groups(data):
+    X, y, groups = data
+    clf = SERClassifier(standardize="speaker", max_epochs=3, random_state=0, **TINY)
+    clf.fit(X[:60], y[:60], groups=groups[:60])
+    X_test = X[60:].copy()
+    X_test[:15] += 4.0  # the first test speaker is much louder than the second
+    test_groups = groups[60:]
+    together = clf.predict_proba(X_test, groups=test_groups)
+    # Speakers are standardised independently: predicting each alone changes nothing...
+    for speaker in np.unique(test_groups):
+        mask = test_groups == speaker
+        np.testing.assert_allclose(
+            clf.predict_proba(X_test[mask], groups=test_groups[mask]), together[mask], atol=1e-5
+        )
+    # ...while pooling both speakers' statistics (no groups) does.
+    assert not np.allclose(clf.predict_proba(X_test), together, atol=1e-3)
+    assert clf.transform(X_test, groups=test_groups).shape == (30, 8)
+    assert clf.score(X_test, y[60:], groups=test_groups) == np.mean(
+        clf.predict(X_test, groups=test_groups) == y[60:]
+    )
+    with pytest.raises(ValueError, match="one entry per sample"):
+        clf.predict(X_test, groups=test_groups[:3])
+
+
+def test_corpus_standardisation_ignores_groups(data):
+    X, y, groups = data
+    clf = SERClassifier(max_epochs=2, random_state=0, **TINY).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X, groups=groups))
+
+
+def test_fit_transform_passes_groups(data):
+    X, y, groups = data
+    params = dict(standardize="speaker", max_epochs=2, random_state=0, **TINY)
+    emb = SERClassifier(**params).fit_transform(X, y, groups=groups)
+    ref = SERClassifier(**params).fit(X, y, groups=groups).transform(X, groups=groups)
+    np.testing.assert_allclose(emb, ref, atol=1e-5)
+
+
+def test_bad_standardize_names_parameter(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="standardize must be 'corpus' or 'speaker', got 'z'"):
+        SERClassifier(standardize="z").fit(X, y)

@@ -324,3 +324,27 @@ def test_warns_when_fold_is_not_speaker_independent(data):
     X, y, groups = data
     with pytest.warns(UserWarning, match="not speaker-independent"):
         evaluate_speaker_independent(LogisticRegression(), X, y, groups, cv=KFold(3))
+
+
+class PredictGroupRecorder(GroupRecorder):
+    """Records the groups its predict receives (speaker standardisation needs them)."""
+
+    predict_calls: ClassVar[list] = []
+
+    def predict(self, X, groups=None):
+        PredictGroupRecorder.predict_calls.append(groups)
+        return super().predict(X)
+
+
+@pytest.mark.parametrize("in_pipeline", [False, True])
+def test_test_speakers_passed_to_predict_that_takes_groups(numeric_speaker_data, in_pipeline):
+    X, y, groups = numeric_speaker_data
+    PredictGroupRecorder.predict_calls = []
+    est = PredictGroupRecorder()
+    if in_pipeline:
+        est = Pipeline([("ident", FunctionTransformer()), ("ser", est)])
+    res = evaluate_speaker_independent(est, X, y, groups, cv=2)
+    assert len(PredictGroupRecorder.predict_calls) == 2
+    for held_out, received in zip(res.fold_test_groups, PredictGroupRecorder.predict_calls):
+        assert len(received) == 12  # one speaker id per test utterance, no labels
+        np.testing.assert_array_equal(np.unique(received), np.sort(held_out))

@@ -27,9 +27,11 @@ def fitted_pipeline():
         window_frames=20,
         random_state=0,
         augment=SpecAugment(freq_width=3),
+        standardize="speaker",
     )
     pipe.set_params(classifier__module__channels=(4, 8))
-    return pipe.fit(waves, labels), waves
+    speakers = np.repeat(["s1", "s2"], 6)
+    return pipe.fit(waves, labels, classifier__groups=speakers), waves
 
 
 def test_pipeline_round_trip(fitted_pipeline, tmp_path):
@@ -38,6 +40,14 @@ def test_pipeline_round_trip(fitted_pipeline, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(waves), pipe.predict_proba(waves))
     np.testing.assert_array_equal(loaded.predict(waves), pipe.predict(waves))
     np.testing.assert_array_equal(loaded.transform(waves), pipe.transform(waves))
+    speakers = np.repeat(["x", "y", "z"], 4)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(waves, groups=speakers), pipe.predict_proba(waves, groups=speakers)
+    )
+    np.testing.assert_array_equal(
+        loaded.named_steps["classifier"].speaker_scale_,
+        pipe.named_steps["classifier"].speaker_scale_,
+    )
     assert loaded.get_params(deep=False).keys() == pipe.get_params(deep=False).keys()
     assert loaded.named_steps["classifier"].get_params()["augment"].freq_width == 3
 
