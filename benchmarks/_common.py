@@ -43,11 +43,11 @@ def load(corpus: str):
     return LOADERS[corpus](DATA)
 
 
-def evaluate(make: Callable, corpus: str, verbose: int = 1) -> dict:
+def evaluate(make: Callable, corpus: str, verbose: int = 1, n_jobs: int | None = None) -> dict:
     bunch = load(corpus)
     start = time.perf_counter()
     res = evaluate_speaker_independent(
-        make(), list(bunch.filenames), bunch.target, bunch.speaker, verbose=verbose
+        make(), list(bunch.filenames), bunch.target, bunch.speaker, verbose=verbose, n_jobs=n_jobs
     )
     wall = time.perf_counter() - start
     return {

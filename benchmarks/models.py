@@ -161,9 +161,7 @@ def report(args=None) -> None:
     (RESULTS / "models.rst").write_text(
         stamp()
         + " Predictions pooled over speaker-disjoint folds; one training thread per run, two"
-        " runs sharing the machine.\n\n"
-        + rst_table(header, rows)
-        + "\n"
+        " runs sharing the machine.\n\n" + rst_table(header, rows) + "\n"
     )
 
 

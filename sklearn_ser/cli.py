@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import inspect
 import json
 import os
 import sys
@@ -96,6 +97,27 @@ def _run_skipping_failures(method, files: list[str], verbose: bool, chunk: int =
     return stacked, kept, failed
 
 
+def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespace):
+    """``model.<method>`` of the readable files, with the speaker groups of ``--group-by``.
+
+    Features are extracted chunk by chunk (unreadable files are skipped), then classified
+    together, so a speaker-standardising model sees each speaker's files at once.
+    """
+    if not hasattr(model, "steps"):
+        raise UserError("the model file must hold a pipeline that starts from audio.")
+    features, classifier = model[:-1], model.steps[-1][1]
+    Xt, kept, failed = _run_skipping_failures(features.transform, files, args.verbose > 0)
+    if Xt is None:
+        return None, kept, failed
+    params = {}
+    if "groups" in inspect.signature(getattr(classifier, method)).parameters:
+        if args.group_by == "folder":
+            params["groups"] = [str(Path(f).parent) for f in kept]
+        elif args.group_by == "file":
+            params["groups"] = list(kept)
+    return getattr(classifier, method)(Xt, **params), kept, failed
+
+
 def _classes(model) -> list:
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     return list(final.classes_)
@@ -149,8 +171,9 @@ def _demo_figures(args, out: Path, X, y, speakers, result, settings) -> str:
         [X[i] for i in np.flatnonzero(train)], y[train], classifier__groups=speakers[train]
     )
     test = np.flatnonzero(~train)
+    features = pipe[:-1].transform([X[i] for i in test])
     emb = plot_embedding(
-        pipe.transform([X[i] for i in test]),
+        pipe.steps[-1][1].transform(features, groups=speakers[test]),
         y[test],
         method="tsne",
         random_state=args.seed,
@@ -222,7 +245,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
-    proba, kept, failed = _run_skipping_failures(model.predict_proba, files, args.verbose > 0)
+    proba, kept, failed = _apply_to_files(model, "predict_proba", files, args)
     classes = _classes(model)
     records = []
     for f, p in zip(kept, proba if proba is not None else []):
@@ -256,7 +279,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
-    emb, kept, failed = _run_skipping_failures(model.transform, files, args.verbose > 0)
+    emb, kept, failed = _apply_to_files(model, "transform", files, args)
     out = Path(args.output)
     if emb is None:
         emb = np.zeros((0, 0), dtype=np.float32)
@@ -345,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=("csv", "json"), default="csv")
     pr.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     pr.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
+    pr.add_argument(
+        "--group-by",
+        choices=("all", "folder", "file"),
+        default="all",
+        help="which files share a speaker, for a model trained with speaker "
+        "standardisation: all files (default), each folder, or none",
+    )
     pr.set_defaults(func=cmd_predict)
 
     em = sub.add_parser(
@@ -356,6 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("paths", nargs="+", help="audio files or folders")
     em.add_argument("-o", "--output", required=True, help="output .npy or .csv")
     em.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
+    em.add_argument(
+        "--group-by",
+        choices=("all", "folder", "file"),
+        default="all",
+        help="which files share a speaker, for a model trained with speaker "
+        "standardisation: all files (default), each folder, or none",
+    )
     em.set_defaults(func=cmd_embed)
     return parser
 

@@ -63,6 +63,20 @@ def test_predict_skips_unreadable_and_fails_at_the_end(model_and_audio, tmp_path
         assert row["label"] == classes[int(np.argmax(p))]
 
 
+def test_predict_group_by_file_standardises_each_file_alone(model_and_audio, tmp_path):
+    model, audio, pipe, data = model_and_audio
+    assert pipe.named_steps["classifier"].standardize == "speaker"
+    files = [str(audio / f"u{i}.wav") for i in range(3)]
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(model), *files, "--group-by", "file", "-o", str(out)]) == 0
+    classes = list(pipe.classes_)
+    got = [[float(r[f"p_{c}"]) for c in classes] for r in csv.DictReader(out.open())]
+    expected = pipe.predict_proba(data.data[:3], groups=["a", "b", "c"])
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    together = pipe.predict_proba(data.data[:3])
+    assert not np.allclose(expected, together, atol=1e-3)
+
+
 def test_predict_json_all_readable(model_and_audio, capsys):
     model, audio, _, _ = model_and_audio
     code = main(
