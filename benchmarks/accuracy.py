@@ -30,20 +30,21 @@ from _common import (
 from sklearn_ser import make_ser_pipeline
 from sklearn_ser.models import MultitaskCNN, count_parameters
 
+# Written out in full (not relative to the current defaults) where they differ from them.
 _CORPUS = {"standardize": "corpus"}
-_NO_CENTER, _NO_RECON = {"lambda_center": 0.0}, {"lambda_recon": 0.0}
+_CENTER, _RECON = {"lambda_center": 0.01}, {"lambda_recon": 0.1}
 CONFIGS = {
-    "default": ("make_ser_pipeline() defaults", {}),
-    "softmax": ("defaults, softmax only", {**_NO_CENTER, **_NO_RECON}),
-    "center": ("defaults, no reconstruction", _NO_RECON),
-    "recon": ("defaults, no center loss", _NO_CENTER),
+    "default": ("make_ser_pipeline() defaults (softmax)", {}),
+    "multitask": ("defaults + center loss + reconstruction", {**_CENTER, **_RECON}),
+    "center": ("defaults + center loss", _CENTER),
+    "recon": ("defaults + reconstruction", _RECON),
     "corpus": ("defaults, corpus standardisation", _CORPUS),
-    "corpus-softmax": (
-        "corpus standardisation, softmax only",
-        {**_CORPUS, **_NO_CENTER, **_NO_RECON},
+    "corpus-multitask": (
+        "corpus standardisation + center loss + reconstruction",
+        {**_CORPUS, **_CENTER, **_RECON},
     ),
-    "corpus-center": ("corpus standardisation, no reconstruction", {**_CORPUS, **_NO_RECON}),
-    "corpus-recon": ("corpus standardisation, no center loss", {**_CORPUS, **_NO_CENTER}),
+    "corpus-center": ("corpus standardisation + center loss", {**_CORPUS, **_CENTER}),
+    "corpus-recon": ("corpus standardisation + reconstruction", {**_CORPUS, **_RECON}),
 }
 
 
