@@ -1,0 +1,122 @@
+"""Figures of the benchmark results for the docs' benchmarks page.
+
+Reads the records in results/ (written by accuracy.py, tune_defaults.py and features.py)
+and writes results/accuracy.png, results/tuning.png and results/features.png.
+
+    python benchmarks/plots.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import PEERS, RESULTS
+from accuracy import CONFIGS
+
+
+def _records(name: str) -> list[dict]:
+    path = RESULTS / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def accuracy_figure() -> None:
+    """UA of each configuration (with its fold spread) beside the peers, per corpus."""
+    latest = {}
+    for rec in _records("accuracy"):
+        if rec.get("extra", "{}") == "{}":
+            latest[(rec["corpus"], rec["config"])] = rec
+    fig, axes = plt.subplots(2, 1, figsize=(8, 8.5))
+    for ax, corpus in zip(axes, ("emodb", "emovo")):
+        labels, values, spread, colours = [], [], [], []
+        for name, (label, _) in CONFIGS.items():
+            rec = latest.get((corpus, name))
+            if rec is not None:
+                labels.append(label)
+                values.append(rec["ua"])
+                spread.append(rec["ua_std"])
+                colours.append("tab:blue" if name == "default" else "tab:cyan")
+        for peer, ua, _ in PEERS[corpus]:
+            labels.append(f"peer: {peer}")
+            values.append(ua)
+            spread.append(float("nan"))  # no error bar: one pooled figure
+            colours.append("tab:gray")
+        y = range(len(labels))
+        ax.barh(y, values, xerr=spread, color=colours, capsize=3)
+        ax.set_yticks(list(y), labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("UA % (error bar: sd over held-out speakers)")
+        ax.set_title(f"{corpus}: leave one speaker out")
+        ax.set_xlim(0, 100)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "accuracy.png", dpi=110)
+    plt.close(fig)
+
+
+def tuning_figure() -> None:
+    """UA of each candidate on EMOVO's speaker folds, with each fold's UA."""
+    recs = _records("tuning")
+    if not recs:
+        return
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    names = [r["candidate"] for r in recs]
+    ax.bar(names, [100 * r["ua"] for r in recs], color="tab:blue", alpha=0.6, label="pooled")
+    for i, rec in enumerate(recs):
+        folds = [100 * u for u in rec["fold_ua"]]
+        ax.plot([i] * len(folds), folds, "k.", label="fold" if i == 0 else None)
+    ax.set_ylabel("UA % on held-out EMOVO speakers")
+    ax.set_title("Choosing the defaults (EMOVO only, 3 speaker folds)")
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "tuning.png", dpi=110)
+    plt.close(fig)
+
+
+def features_figure() -> None:
+    """Real-time factor of each extractor and method, from features.rst."""
+    path = RESULTS / "features.rst"
+    if not path.exists():
+        return
+    rows = [
+        line.split()
+        for line in path.read_text().splitlines()
+        if line and line.split()[0] in ("spectrogram", "mel", "mfcc")
+    ]
+    methods = ["librosa per-file loop", "sklearn-ser, n_jobs=1", "sklearn-ser, n_jobs=2"]
+    factors = {}
+    for cells in rows:
+        extractor, rest = cells[0], " ".join(cells[1:])
+        for method in methods:
+            if rest.startswith(method):
+                factor = rest[len(method) :].split()[1].rstrip("x")
+                factors[(extractor, method)] = float(factor)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    extractors = ["spectrogram", "mel", "mfcc"]
+    width = 0.27
+    for k, method in enumerate(methods):
+        xs = [i + (k - 1) * width for i in range(len(extractors))]
+        ax.bar(xs, [factors.get((e, method), 0) for e in extractors], width, label=method)
+    ax.axhline(2500, color="k", linestyle="--", linewidth=1, label="target 2500x")
+    ax.set_xticks(range(len(extractors)), extractors)
+    ax.set_ylabel("seconds of audio per second")
+    ax.set_title("Feature extraction on EmoDB, loading included")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "features.png", dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    accuracy_figure()
+    tuning_figure()
+    features_figure()
+    print("wrote", ", ".join(sorted(p.name for p in RESULTS.glob("*.png"))))
