@@ -57,6 +57,8 @@ CANDIDATES = {
         "lambda_recon": 0.0,
     },
 }
+CANDIDATES["speaker-softmax-mfcc"] = {**CANDIDATES["speaker-softmax"], "features": "mfcc"}
+CANDIDATES["speaker-softmax-both"] = {**CANDIDATES["speaker-softmax"], "features": "both"}
 
 
 def make(params: dict):
@@ -75,6 +77,8 @@ DESCRIPTIONS = {
     "softmax": "first guess, lambda_center = lambda_recon = 0",
     "speaker": "plain, with per-speaker standardisation",
     "speaker-softmax": "speaker, lambda_center = lambda_recon = 0 (chosen: a tie, and faster)",
+    "speaker-softmax-mfcc": "speaker-softmax on 40 MFCCs + deltas instead of log-mel",
+    "speaker-softmax-both": "speaker-softmax on spectrogram + MFCCs (combined model)",
 }
 
 
