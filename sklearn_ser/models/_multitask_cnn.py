@@ -150,6 +150,10 @@ class MultitaskCNN(nn.Module):
         pooled = 2 * sum(enc.out_channels for enc in self.encoders)
         self.embedding = nn.Sequential(nn.Linear(pooled, embedding_dim), nn.PReLU())
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(embedding_dim, n_classes))
+        # Channels-last convolution weights make every feature map channels-last, whose CPU
+        # kernels (pooling, batch norm) are about twice as fast on these narrow maps; CUDA
+        # prefers the layout too. Moving the module to a device keeps the layout.
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         check_input_shape(x, self.input_shape, "MultitaskCNN")
