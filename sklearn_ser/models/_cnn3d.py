@@ -248,6 +248,8 @@ class CNN3D(nn.Module):
                         nn.Sequential(deconv, nn.BatchNorm3d(c_out), nn.ReLU(inplace=True))
                     )
             self.decoder = nn.ModuleList(layers)
+        # Channels-last weights: about twice as fast on the CPU (see MultitaskCNN).
+        self.to(memory_format=torch.channels_last_3d)
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         """Classify a batch of segment stacks.

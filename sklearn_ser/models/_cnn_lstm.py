@@ -149,6 +149,8 @@ class CNNLSTM(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.embedding = nn.Linear(hidden_size * (2 if bidirectional else 1), embedding_dim)
         self.classifier = nn.Linear(embedding_dim, n_classes)
+        # Channels-last weights: about twice as fast on the CPU (see MultitaskCNN).
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         """Classify a batch of segment stacks.
