@@ -59,13 +59,25 @@ CANDIDATES = {
 }
 CANDIDATES["speaker-softmax-mfcc"] = {**CANDIDATES["speaker-softmax"], "features": "mfcc"}
 CANDIDATES["speaker-softmax-both"] = {**CANDIDATES["speaker-softmax"], "features": "both"}
+# Up to 10 s of each utterance; training on a random 3 s window per epoch, prediction by
+# averaging half-overlapping 3 s windows over the whole 10 s.
+CANDIDATES["speaker-softmax-windows"] = {
+    **CANDIDATES["speaker-softmax"],
+    "max_frames": 1000,
+    "window_frames": 300,
+}
+CANDIDATES["speaker-softmax-specaugment"] = {
+    **CANDIDATES["speaker-softmax"],
+    "augment": SpecAugment(freq_masks=2, freq_width=8, time_masks=2, time_width=20),
+}
 
 
 def make(params: dict):
     params = dict(params)
     normalize = params.pop("normalize", None)
     pipe = make_ser_pipeline(random_state=0, **params)
-    pipe.named_steps["features"].set_params(normalize=normalize)
+    if normalize is not None:
+        pipe.named_steps["features"].set_params(normalize=normalize)
     return pipe
 
 
@@ -79,6 +91,8 @@ DESCRIPTIONS = {
     "speaker-softmax": "speaker, lambda_center = lambda_recon = 0 (chosen: a tie, and faster)",
     "speaker-softmax-mfcc": "speaker-softmax on 40 MFCCs + deltas instead of log-mel",
     "speaker-softmax-both": "speaker-softmax on spectrogram + MFCCs (combined model)",
+    "speaker-softmax-windows": "speaker-softmax on up to 10 s: random 3 s windows, averaged",
+    "speaker-softmax-specaugment": "speaker-softmax with SpecAugment masking",
 }
 
 
