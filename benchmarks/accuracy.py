@@ -35,17 +35,16 @@ from sklearn_ser.models import MultitaskCNN, count_parameters
 _CORPUS = {"standardize": "corpus"}
 _CENTER, _RECON = {"lambda_center": 0.01}, {"lambda_recon": 0.1}
 CONFIGS = {
-    "default": ("make_ser_pipeline() defaults (softmax)", {}),
+    "default": ("make_ser_pipeline() defaults: log-mel, speaker std., softmax", {}),
     "multitask": ("defaults + center loss + reconstruction", {**_CENTER, **_RECON}),
-    "center": ("defaults + center loss", _CENTER),
-    "recon": ("defaults + reconstruction", _RECON),
-    "corpus": ("defaults, corpus standardisation", _CORPUS),
+    "mfcc": ("defaults with 40 MFCCs instead of log-mel", {"features": "mfcc"}),
+    "corpus": ("defaults with corpus std.", _CORPUS),
     "corpus-multitask": (
-        "corpus standardisation + center loss + reconstruction",
+        "corpus std. + center loss + reconstruction",
         {**_CORPUS, **_CENTER, **_RECON},
     ),
-    "corpus-center": ("corpus standardisation + center loss", {**_CORPUS, **_CENTER}),
-    "corpus-recon": ("corpus standardisation + reconstruction", {**_CORPUS, **_RECON}),
+    "corpus-center": ("corpus std. + center loss", {**_CORPUS, **_CENTER}),
+    "corpus-recon": ("corpus std. + reconstruction", {**_CORPUS, **_RECON}),
 }
 
 

@@ -17,7 +17,7 @@ def _extractor(features: str, common: dict) -> Any:
     if features == "logmel":
         return MelSpectrogramExtractor(n_mels=64, **common)
     if features == "mfcc":
-        return MFCCExtractor(n_mfcc=40, deltas=2, **common)
+        return MFCCExtractor(n_mfcc=40, **common)
     if features == "spectrogram":
         return SpectrogramExtractor(**common)
     return FeatureStack(
@@ -38,8 +38,8 @@ def make_ser_pipeline(
     """The recommended speech emotion recognition pipeline, with tuned defaults.
 
     ``extractor -> SERClassifier``: audio paths or waveforms in, emotions out, embeddings
-    from ``transform``. The defaults were chosen on speaker folds of one corpus (EMOVO) for
-    what generalises across speakers and corpora (see the benchmarks page of the docs):
+    from ``transform``. The defaults were chosen on speaker folds for what generalises
+    across speakers and corpora (see the benchmarks page of the docs):
     a 3 s log-mel map, the MultitaskCNN encoder trained 40 epochs with softmax
     cross-entropy and balanced class weights. Center loss and reconstruction, which did not
     raise accuracy on held-out speakers there, are one parameter away:
@@ -56,9 +56,11 @@ def make_ser_pipeline(
     Parameters
     ----------
     features : {"logmel", "mfcc", "spectrogram", "both"}, default="logmel"
-        The input of the network: a 64-band log-mel spectrogram, 40 MFCCs with deltas and
-        delta-deltas, a log-power spectrogram, or the spectrogram and MFCCs together
-        (Tripathi et al.'s combined model: one encoder per feature kind).
+        The input of the network: a 64-band log-mel spectrogram, 40 MFCCs (of 64 mel
+        bands), a log-power spectrogram, or the spectrogram and MFCCs together (Tripathi et
+        al.'s combined model: one encoder per feature kind). Log-mel did best averaged over
+        the speaker folds of two corpora; MFCCs were better on one (EMOVO) and worse on the
+        other (EmoDB), see the benchmarks page.
     sr : int, default=16000
         Sampling rate audio is resampled to.
     max_frames : int or None, default=300
@@ -114,8 +116,9 @@ def make_ser_pipeline(
         "verbose": verbose,
     }
     extractor = _extractor(features, common)
-    # Chosen on EMOVO speaker folds only (benchmarks/tune_defaults.py): speaker
-    # standardisation helped; random windows, SpecAugment and label smoothing did not.
+    # Chosen on speaker folds (benchmarks/tune_defaults.py): speaker standardisation
+    # helped; random windows, SpecAugment and label smoothing did not; MFCC input helped on
+    # EMOVO but lost more on EmoDB.
     # Center loss and reconstruction tied with softmax alone there (and did no better on
     # EmoDB); without them training is a quarter faster, so they are opt-in here.
     params: dict[str, Any] = {
