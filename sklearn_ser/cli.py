@@ -357,6 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(tr)
     tr.set_defaults(func=cmd_train)
 
+    def audio_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
+        p.add_argument(
+            "--group-by",
+            choices=("all", "folder", "file"),
+            default="all",
+            help="which files share a speaker, for a model trained with speaker "
+            "standardisation: all files (default), each folder, or none",
+        )
+
     pr = sub.add_parser(
         "predict",
         help="emotion and class probabilities per file",
@@ -367,14 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("paths", nargs="+", help="audio files or folders")
     pr.add_argument("--format", choices=("csv", "json"), default="csv")
     pr.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
-    pr.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
-    pr.add_argument(
-        "--group-by",
-        choices=("all", "folder", "file"),
-        default="all",
-        help="which files share a speaker, for a model trained with speaker "
-        "standardisation: all files (default), each folder, or none",
-    )
+    audio_options(pr)
     pr.set_defaults(func=cmd_predict)
 
     em = sub.add_parser(
@@ -385,14 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("model", help="model file")
     em.add_argument("paths", nargs="+", help="audio files or folders")
     em.add_argument("-o", "--output", required=True, help="output .npy or .csv")
-    em.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
-    em.add_argument(
-        "--group-by",
-        choices=("all", "folder", "file"),
-        default="all",
-        help="which files share a speaker, for a model trained with speaker "
-        "standardisation: all files (default), each folder, or none",
-    )
+    audio_options(em)
     em.set_defaults(func=cmd_embed)
     return parser
 
