@@ -145,18 +145,20 @@ def report(args=None) -> None:
     header = ["corpus", "protocol", "model", "UA %", "WA %", "UA fold sd", "params", "s/epoch"]
     latest = {}
     acc = RESULTS / "accuracy.jsonl"
-    for line in acc.read_text().splitlines() if acc.exists() else []:
-        rec = json.loads(line)
-        if rec["config"] == "default" and rec.get("extra", "{}") == "{}":
-            latest[
-                (rec["corpus"], "LOSO, 40 epochs, speaker std.", "MultitaskCNN (default pipeline)")
-            ] = {
-                "ua": rec["ua"] / 100,
-                "wa": rec["wa"] / 100,
-                "ua_std": rec["ua_std"] / 100,
-                "params": rec["params"],
-                "s_per_epoch": rec["fit_s"] / rec.get("epochs", 40),
-            }
+    default_runs = [
+        rec
+        for rec in map(json.loads, acc.read_text().splitlines() if acc.exists() else [])
+        if rec["config"] == "default" and rec.get("extra", "{}") == "{}"
+    ]
+    for corpus in sorted({rec["corpus"] for rec in default_runs}):
+        runs = [rec for rec in default_runs if rec["corpus"] == corpus]
+        latest[(corpus, f"LOSO, 40 epochs, speaker std., {len(runs)} runs", "MultitaskCNN")] = {
+            "ua": np.mean([r["ua"] for r in runs]) / 100,
+            "wa": np.mean([r["wa"] for r in runs]) / 100,
+            "ua_std": np.mean([r["ua_std"] for r in runs]) / 100,
+            "params": runs[-1]["params"],
+            "s_per_epoch": runs[-1]["fit_s"] / runs[-1].get("epochs", 40),
+        }
     path = RESULTS / "models.jsonl"
     for line in path.read_text().splitlines() if path.exists() else []:
         rec = json.loads(line)
