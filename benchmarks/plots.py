@@ -62,20 +62,34 @@ def accuracy_figure() -> None:
 
 
 def tuning_figure() -> None:
-    """UA of each candidate on EMOVO's speaker folds, with each fold's UA."""
+    """UA of each candidate on each corpus's speaker folds, with each fold's UA."""
     recs = _records("tuning")
     if not recs:
         return
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    names = [r["candidate"] for r in recs]
-    ax.bar(names, [100 * r["ua"] for r in recs], color="tab:blue", alpha=0.6, label="pooled")
-    for i, rec in enumerate(recs):
-        folds = [100 * u for u in rec["fold_ua"]]
-        ax.plot([i] * len(folds), folds, "k.", label="fold" if i == 0 else None)
-    ax.set_ylabel("UA % on held-out EMOVO speakers")
-    ax.set_title("Choosing the defaults (EMOVO only, 3 speaker folds)")
-    ax.tick_params(axis="x", labelrotation=30)
-    ax.legend()
+    corpora = list(dict.fromkeys(r["corpus"] for r in recs))
+    counts = [sum(r["corpus"] == c for r in recs) for c in corpora]
+    fig, axes = plt.subplots(
+        1,
+        len(corpora),
+        figsize=(3 + 0.55 * sum(counts), 4.2),
+        sharey=True,
+        gridspec_kw={"width_ratios": counts},
+        squeeze=False,
+    )
+    for ax, corpus in zip(axes[0], corpora):
+        rows = [r for r in recs if r["corpus"] == corpus]
+        names = [r["candidate"] for r in rows]
+        ax.bar(names, [100 * r["ua"] for r in rows], color="tab:blue", alpha=0.6, label="pooled")
+        for i, rec in enumerate(rows):
+            folds = [100 * u for u in rec["fold_ua"]]
+            ax.plot([i] * len(folds), folds, "k.", label="fold" if i == 0 else None)
+        ax.set_title(f"{corpus}, 3 speaker folds")
+        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    axes[0][0].set_ylabel("UA % on held-out speakers")
+    axes[0][0].legend()
+    fig.suptitle("Choosing the defaults")
     fig.tight_layout()
     fig.savefig(RESULTS / "tuning.png", dpi=110)
     plt.close(fig)

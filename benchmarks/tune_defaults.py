@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,6 +64,10 @@ _MFCC = {**CANDIDATES["speaker-softmax"], "features": "mfcc"}
 CANDIDATES["speaker-softmax-mfcc"] = {**_MFCC, "deltas": 2}
 CANDIDATES["speaker-softmax-mfcc-static"] = {**_MFCC, "deltas": 0}
 CANDIDATES["speaker-softmax-both"] = {**CANDIDATES["speaker-softmax"], "features": "both"}
+CANDIDATES["speaker-softmax-logmel-mfcc"] = {
+    **CANDIDATES["speaker-softmax"],
+    "features": "logmel+mfcc",
+}
 # Up to 10 s of each utterance; training on a random 3 s window per epoch, prediction by
 # averaging half-overlapping 3 s windows over the whole 10 s.
 CANDIDATES["speaker-softmax-windows"] = {
@@ -76,8 +81,34 @@ CANDIDATES["speaker-softmax-specaugment"] = {
 }
 
 
-def make(params: dict):
-    params = dict(params)
+class LateFusion(ClassifierMixin, BaseEstimator):
+    """Averages the class probabilities of independently trained pipelines."""
+
+    def __init__(self, pipelines):
+        self.pipelines = pipelines
+
+    def fit(self, X, y, groups=None):
+        self.pipelines_ = [clone(p).fit(X, y, classifier__groups=groups) for p in self.pipelines]
+        self.classes_ = self.pipelines_[0].classes_
+        return self
+
+    def predict_proba(self, X, groups=None):
+        return np.mean([p.predict_proba(X, groups=groups) for p in self.pipelines_], axis=0)
+
+    def predict(self, X, groups=None):
+        return self.classes_[self.predict_proba(X, groups=groups).argmax(axis=1)]
+
+
+# Late fusion of the log-mel and the MFCC model (two trainings per fold).
+FUSIONS = {"fusion-logmel-mfcc": ("speaker-softmax", "speaker-softmax-mfcc-static")}
+
+
+def make(name_or_params):
+    if isinstance(name_or_params, str):
+        if name_or_params in FUSIONS:
+            return LateFusion([make(CANDIDATES[n]) for n in FUSIONS[name_or_params]])
+        name_or_params = CANDIDATES[name_or_params]
+    params = dict(name_or_params)
     extractor_params = {k: params.pop(k) for k in ("normalize", "deltas") if k in params}
     pipe = make_ser_pipeline(random_state=0, **params)
     pipe.named_steps["features"].set_params(**extractor_params)
@@ -95,6 +126,8 @@ DESCRIPTIONS = {
     "speaker-softmax-mfcc": "speaker-softmax on 40 MFCCs + deltas instead of log-mel",
     "speaker-softmax-mfcc-static": "speaker-softmax on 40 MFCCs, no deltas",
     "speaker-softmax-both": "speaker-softmax on spectrogram + MFCCs (combined model)",
+    "speaker-softmax-logmel-mfcc": "speaker-softmax on log-mel + MFCCs (combined model)",
+    "fusion-logmel-mfcc": "mean probabilities of speaker-softmax and its static-MFCC twin",
     "speaker-softmax-windows": "speaker-softmax on up to 10 s: random 3 s windows, averaged",
     "speaker-softmax-specaugment": "speaker-softmax with SpecAugment masking",
 }
@@ -127,7 +160,7 @@ def report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
+    parser.add_argument("--candidates", nargs="+", default=[*CANDIDATES, *FUSIONS])
     parser.add_argument("--corpus", default="emovo")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument(
@@ -142,7 +175,7 @@ def main() -> None:
     for name in args.candidates:
         start = time.perf_counter()
         res = evaluate_speaker_independent(
-            make(CANDIDATES[name]),
+            make(name),
             list(bunch.filenames),
             bunch.target,
             bunch.speaker,

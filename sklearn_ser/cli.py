@@ -19,7 +19,7 @@ from typing import Any
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
-FEATURES = ("logmel", "mfcc", "spectrogram", "both")
+FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
 
 
 class UserError(Exception):
