@@ -37,6 +37,8 @@ _CENTER, _RECON = {"lambda_center": 0.01}, {"lambda_recon": 0.1}
 CONFIGS = {
     "default": ("make_ser_pipeline() defaults: log-mel, speaker std., softmax", {}),
     "multitask": ("defaults + center loss + reconstruction", {**_CENTER, **_RECON}),
+    "center": ("defaults + center loss", _CENTER),
+    "recon": ("defaults + reconstruction", _RECON),
     "mfcc": ("defaults with 40 MFCCs instead of log-mel", {"features": "mfcc"}),
     "corpus": ("defaults with corpus std.", _CORPUS),
     "corpus-multitask": (
