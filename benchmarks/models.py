@@ -254,7 +254,7 @@ def sweep_report() -> None:
 
 def silhouette(args) -> None:
     """Silhouette of held-out speakers' embeddings: softmax only against center loss."""
-    from sklearn_ser.metrics import embedding_silhouette
+    from sklearn_ser.metrics import embedding_silhouette, unweighted_accuracy
 
     bunch = load(args.corpus)
     files, y = np.asarray(bunch.filenames), np.asarray(bunch.target)
@@ -270,7 +270,7 @@ def silhouette(args) -> None:
             emb = classifier.transform(features, groups=groups[test])
             scores[name].append(embedding_silhouette(emb, y[test]))
             pred = classifier.predict(features, groups=groups[test])
-            uas[name].append(np.mean([np.mean(pred[y[test] == c] == c) for c in np.unique(y)]))
+            uas[name].append(unweighted_accuracy(y[test], pred))
             print(name, scores[name][-1], uas[name][-1], flush=True)
     append_json(
         "silhouette",
@@ -292,8 +292,8 @@ def silhouette_report() -> None:
 
     header = ["standardisation", "model", "silhouette (held-out speakers)", "UA %"]
     rows = []
-    for line in (RESULTS / "silhouette.jsonl").read_text().splitlines():
-        rec = json.loads(line)
+    records = [json.loads(line) for line in (RESULTS / "silhouette.jsonl").read_text().splitlines()]
+    for rec in records:
         for name in ("softmax only", "+ center loss"):
             values = rec[name]
             model = name if name == "softmax only" else f"+ center loss ({rec['lambda_center']})"
@@ -306,9 +306,10 @@ def silhouette_report() -> None:
                 ]
             )
     print(md_table(header, rows))
+    settings = sorted({f"{r['corpus']}, {r['folds']}" for r in records})
     (RESULTS / "silhouette.rst").write_text(
-        stamp() + " EmoDB, 3 speaker-grouped folds: silhouette of the embeddings of the "
-        "held-out speakers by emotion (1: tight, separate clusters; 0: overlapping), "
+        stamp() + f" {'; '.join(settings)} speaker-grouped folds: silhouette of the embeddings"
+        " of the held-out speakers by emotion (1: tight, separate clusters; 0: overlapping), "
         "no reconstruction.\n\n" + rst_table(header, rows) + "\n"
     )
 

@@ -9,7 +9,7 @@ import numbers
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -54,6 +54,15 @@ def _softmax(logits: torch.Tensor) -> torch.Tensor:
 
 def _valid_ua(net: NeuralNetClassifier, X: Any, y: Any) -> float:
     return balanced_accuracy_score(y, net.predict(X))
+
+
+class _Moments(NamedTuple):
+    """Per-speaker sums of each bin: ``codes`` maps samples to rows of the others."""
+
+    codes: np.ndarray
+    total: np.ndarray
+    total_sq: np.ndarray
+    count: np.ndarray
 
 
 class _ArrayDataset(Dataset):
@@ -659,13 +668,18 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return (X, y) if y is not None else X
 
     @staticmethod
-    def _bin_moments(
-        X: np.ndarray, codes: np.ndarray, n_groups: int, chunk: int = 256
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-group sum, sum of squares and count of the values of each bin (axis -2).
+    def _speaker_moments(X: np.ndarray, groups: Any, chunk: int = 256) -> _Moments:
+        """Per-speaker sum, sum of squares and count of the values of each bin (axis -2).
 
-        Accumulated over chunks of samples in float64, so a memory map is never loaded whole.
+        Without ``groups`` all of ``X`` is one speaker. Accumulated over chunks of samples
+        in float64, so a memory map is never loaded whole.
         """
+        groups = _check_groups(groups, len(X))
+        if groups is None:
+            codes = np.zeros(len(X), dtype=np.intp)
+        else:
+            codes = np.unique(groups, return_inverse=True)[1].ravel()
+        n_groups = int(codes.max()) + 1
         axes = tuple(i for i in range(1, X.ndim) if i != X.ndim - 2)
         n_bins = X.shape[-2]
         total, total_sq = np.zeros((n_groups, n_bins)), np.zeros((n_groups, n_bins))
@@ -676,19 +690,11 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             np.add.at(total_sq, part_codes, np.square(part).sum(axis=axes))
         cells = int(np.prod(X.shape[1:])) // n_bins  # values of one bin in one sample
         count = np.bincount(codes, minlength=n_groups).astype(np.float64) * cells
-        return total, total_sq, count
+        return _Moments(codes, total, total_sq, count)
 
-    @staticmethod
-    def _group_codes(groups: Any, n_samples: int) -> np.ndarray:
-        groups = _check_groups(groups, n_samples)
-        if groups is None:
-            return np.zeros(n_samples, dtype=np.intp)
-        return np.unique(groups, return_inverse=True)[1].ravel()
-
-    def _training_statistics(self, X: np.ndarray, groups: Any) -> None:
+    def _training_statistics(self, moments: _Moments) -> None:
         """Per-bin mean and std of the training set, and the std within its speakers."""
-        codes = self._group_codes(groups, len(X))
-        total, total_sq, count = self._bin_moments(X, codes, int(codes.max()) + 1)
+        total, total_sq, count = moments.total, moments.total_sq, moments.count
         mean = total.sum(0) / count.sum()
         std = np.sqrt(np.maximum(total_sq.sum(0) / count.sum() - mean**2, 0.0))
         group_mean = total / count[:, None]
@@ -697,12 +703,18 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.feature_scale_ = np.maximum(std, 1e-6).astype(np.float32)
         self.speaker_scale_ = np.maximum(np.sqrt(np.maximum(within, 0.0)), 1e-6).astype(np.float32)
 
-    def _dataset(self, X: np.ndarray, y: np.ndarray | None, groups: Any) -> _ArrayDataset:
-        """``X`` as a dataset; with ``standardize="speaker"``, standardised per speaker."""
+    def _dataset(
+        self, X: np.ndarray, y: np.ndarray | None, groups: Any, moments: _Moments | None = None
+    ) -> _ArrayDataset:
+        """``X`` as a dataset; with ``standardize="speaker"``, standardised per speaker.
+
+        ``moments``: those of ``_speaker_moments(X, groups)`` when already computed.
+        """
         if self.standardize != "speaker":
             return _ArrayDataset(X, y)
-        codes = self._group_codes(groups, len(X))
-        total, total_sq, count = self._bin_moments(X, codes, int(codes.max()) + 1)
+        if moments is None:
+            moments = self._speaker_moments(X, groups)
+        total, total_sq, count = moments.total, moments.total_sq, moments.count
         own_mean = total / count[:, None]
         own_var = np.maximum(total_sq / count[:, None] - own_mean**2, 0.0)
         # Shrink each speaker's statistics toward the training set's (mean) and its
@@ -715,7 +727,11 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         var = weight * own_var + (1 - weight) * self.speaker_scale_.astype(np.float64) ** 2
         scale = np.maximum(np.sqrt(var), 1e-6)
         return _ArrayDataset(
-            X, y, codes=codes, mean=mean.astype(np.float32), scale=scale.astype(np.float32)
+            X,
+            y,
+            codes=moments.codes,
+            mean=mean.astype(np.float32),
+            scale=scale.astype(np.float32),
         )
 
     def _resolve_device(self) -> str:
@@ -838,14 +854,17 @@ n_bins, n_frames) or (n_samples, n_features)
                 f"SERClassifier: window_frames applies to 3-D input (n_samples, n_bins, "
                 f"n_frames), got X of shape {X.shape}; set window_frames=None."
             )
-        self._training_statistics(X, groups)
+        # One pass over X (possibly a memory map) gives the training statistics and, for
+        # speaker standardisation, each training speaker's.
+        moments = self._speaker_moments(X, groups)
+        self._training_statistics(moments)
         y_encoded = y_encoded.astype(np.int64)
         self.device_ = self._resolve_device()
 
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         # Datasets and their subsets index lazily: no copy of X (which may be a memory map).
-        full = self._dataset(X, y_encoded, groups)
+        full = self._dataset(X, y_encoded, groups, moments)
         train_split, train_data, y_train = None, full, y_encoded
         if self.early_stopping:
             train_idx, valid_idx = self._split(y_encoded, groups, rng)

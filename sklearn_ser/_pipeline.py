@@ -10,31 +10,21 @@ from .features import FeatureStack, MelSpectrogramExtractor, MFCCExtractor, Spec
 
 __all__ = ["make_ser_pipeline"]
 
-_FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
-# Bins of the combined inputs, for the encoder per feature kind (``input_splits``).
-_SPLITS = {"both": (512 // 2 + 1, 40), "logmel+mfcc": (64, 40)}
+# The single inputs, and the combined ones as their parts (one encoder per part).
+_SINGLE = ("logmel", "mfcc", "spectrogram")
+_COMBINED = {"both": ("spectrogram", "mfcc"), "logmel+mfcc": ("logmel", "mfcc")}
+_FEATURES = (*_SINGLE, *_COMBINED)
+_BINS = {"logmel": 64, "mfcc": 40, "spectrogram": 512 // 2 + 1}
 
 
 def _extractor(features: str, common: dict) -> Any:
+    if features in _COMBINED:
+        return FeatureStack([(part, _extractor(part, common)) for part in _COMBINED[features]])
     if features == "logmel":
-        return MelSpectrogramExtractor(n_mels=64, **common)
+        return MelSpectrogramExtractor(n_mels=_BINS["logmel"], **common)
     if features == "mfcc":
-        return MFCCExtractor(n_mfcc=40, **common)
-    if features == "spectrogram":
-        return SpectrogramExtractor(**common)
-    if features == "both":
-        return FeatureStack(
-            [
-                ("spectrogram", SpectrogramExtractor(**common)),
-                ("mfcc", MFCCExtractor(n_mfcc=40, **common)),
-            ]
-        )
-    return FeatureStack(
-        [
-            ("logmel", MelSpectrogramExtractor(n_mels=64, **common)),
-            ("mfcc", MFCCExtractor(n_mfcc=40, **common)),
-        ]
-    )
+        return MFCCExtractor(n_mfcc=_BINS["mfcc"], **common)
+    return SpectrogramExtractor(n_fft=2 * (_BINS["spectrogram"] - 1), **common)
 
 
 def make_ser_pipeline(
@@ -145,8 +135,8 @@ def make_ser_pipeline(
         "module__channels": (8, 16, 32, 64),
         "verbose": verbose,
     }
-    if features in _SPLITS:
-        params["module__input_splits"] = _SPLITS[features]
+    if features in _COMBINED:
+        params["module__input_splits"] = tuple(_BINS[part] for part in _COMBINED[features])
     params.update(classifier_params)
     return Pipeline(
         [("features", extractor), ("classifier", SERClassifier(**params))], memory=memory

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import inspect
 import json
 import os
 import sys
@@ -103,6 +102,8 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
     Features are extracted chunk by chunk (unreadable files are skipped), then classified
     together, so a speaker-standardising model sees each speaker's files at once.
     """
+    from .model_selection import _accepts_groups
+
     if not hasattr(model, "steps"):
         raise UserError("the model file must hold a pipeline that starts from audio.")
     features, classifier = model[:-1], model.steps[-1][1]
@@ -110,7 +111,7 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
     if Xt is None:
         return None, kept, failed
     params = {}
-    if "groups" in inspect.signature(getattr(classifier, method)).parameters:
+    if _accepts_groups(classifier, method):
         if args.group_by == "folder":
             params["groups"] = [str(Path(f).parent) for f in kept]
         elif args.group_by == "file":

@@ -242,14 +242,15 @@ def _groups_param_name(estimator: Any) -> str | None:
         name, last = estimator.steps[-1]
         if last is None or last == "passthrough":
             return None
-        return f"{name}__groups" if _fit_has_groups(last) else None
+        return f"{name}__groups" if _accepts_groups(last) else None
     if isinstance(estimator, BaseSearchCV):
         # Search estimators take ``groups`` through ``**params`` and hand it to their ``cv``.
         return "groups"
-    return "groups" if _fit_has_groups(estimator) else None
+    return "groups" if _accepts_groups(estimator) else None
 
 
-def _fit_has_groups(estimator: Any, method: str = "fit") -> bool:
+def _accepts_groups(estimator: Any, method: str = "fit") -> bool:
+    """Whether ``estimator.<method>`` takes a ``groups`` parameter (speaker ids)."""
     function = getattr(estimator, method, None)
     if function is None:
         return False
@@ -264,7 +265,7 @@ def _predict_has_groups(estimator: Any) -> bool:
     if isinstance(estimator, Pipeline):
         # Without metadata routing a Pipeline hands predict's keywords to its last step.
         estimator = estimator.steps[-1][1]
-    return _fit_has_groups(estimator, "predict")
+    return _accepts_groups(estimator, "predict")
 
 
 def _check_cv(cv: Any, groups: np.ndarray) -> tuple[Any, str]:

@@ -423,6 +423,14 @@ def test_bad_standardize_names_parameter(data):
         SERClassifier(standardize="z").fit(X, y)
 
 
+def test_prediction_groups_of_wrong_length_are_named(data):
+    X, y, groups = data
+    clf = SERClassifier(standardize="speaker", max_epochs=1, random_state=0, **TINY)
+    clf.fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match=rf"groups must have one entry per sample \({len(X)}\)"):
+        clf.predict(X, groups=groups[:-1])
+
+
 def test_trained_convolutions_stay_channels_last(data):
     # The layout that makes CPU training about twice as fast must survive skorch's
     # initialisation and the move to the device.
