@@ -27,6 +27,7 @@ _LAZY = {
     "Segmenter": ".features",
     "transform_to_memmap": ".features",
     "SpeakerStandardScaler": ".preprocessing",
+    "LateFusionClassifier": ".ensemble",
     "SERClassifier": "._estimator",
     "make_ser_pipeline": "._pipeline",
     "save_model": "._persistence",
@@ -34,6 +35,7 @@ _LAZY = {
 }
 _SUBMODULES = {
     "datasets",
+    "ensemble",
     "features",
     "metrics",
     "model_selection",
