@@ -473,3 +473,93 @@ def describe_source(source: AudioSource, index: int) -> str:
     if _is_path(source):
         return f"{index} ({os.path.basename(os.fspath(source))})"
     return str(index)
+
+
+def stream_audio(source: AudioSource, sr: int, *, block_size: int = 1 << 18) -> tuple[Any, float]:
+    """Blocks of mono float32 audio at ``sr``, read and resampled piece by piece.
+
+    A file is read with :class:`soundfile.SoundFile` ``block_size`` frames at a time, and
+    resampled with :class:`soxr.ResampleStream`, which keeps its filter state between
+    blocks: the concatenated blocks equal the whole file resampled at once, without clicks
+    at the block boundaries, while memory holds one block. A waveform (or a ``(waveform,
+    rate)`` pair) goes through the same resampler in blocks.
+
+    Parameters
+    ----------
+    source : str, PathLike, array-like or (array-like, int)
+        A file, a 1-D (or channels x samples) waveform at ``sr``, or a pair declaring the
+        waveform's rate.
+    sr : int
+        Output sampling rate.
+    block_size : int, default=262144
+        Input frames per block.
+
+    Returns
+    -------
+    blocks : iterator of ndarray of shape (n,)
+        The audio, block by block.
+    duration : float
+        Its length in seconds.
+    """
+    sr = _check_sr(sr, "sr")
+    if _is_path(source):
+        import soundfile as sf
+
+        where = _describe(None, source)
+        fspath = os.fspath(source)
+        if not os.path.exists(fspath):
+            raise FileNotFoundError(f"{where}: no such file.")
+        try:
+            info = sf.info(fspath)
+        except Exception as exc:
+            raise ValueError(f"{where}: could not be read as audio ({exc}).") from exc
+        if info.frames == 0:
+            raise ValueError(f"{where} is empty (0 audio samples).")
+
+        def read() -> Any:
+            with sf.SoundFile(fspath) as f:
+                while True:
+                    data = f.read(block_size, dtype="float32", always_2d=True)
+                    if not len(data):
+                        return
+                    yield data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+
+        return _resampled(read(), int(info.samplerate), sr, where), info.frames / info.samplerate
+    rate = sr
+    if _is_pair(source):
+        source, rate = source[0], _check_sr(source[1], "the sampling rate of the pair")
+    where = _describe(None)
+    y = np.asarray(source)
+    if y.dtype == object:
+        raise ValueError(f"{where}: expected a numeric waveform, got an object array.")
+    y = _to_float(y, where)
+    if y.ndim == 2:
+        y = y.mean(axis=0)
+    elif y.ndim != 1:
+        raise ValueError(
+            f"{where}: a waveform must be 1-D (or 2-D channels x samples), got shape {y.shape}."
+        )
+    if y.size == 0:
+        raise ValueError(f"{where} is empty (0 audio samples).")
+    blocks = (y[i : i + block_size] for i in range(0, y.shape[0], block_size))
+    return _resampled(blocks, rate, sr, where), y.shape[0] / rate
+
+
+def _resampled(blocks: Any, in_rate: int, out_rate: int, where: str) -> Any:
+    resampler = None
+    if in_rate != out_rate:
+        import soxr
+
+        resampler = soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality="HQ")
+    for block in blocks:
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        if not np.all(np.isfinite(block)):
+            raise ValueError(f"{where} contains NaN or infinity.")
+        if resampler is not None:
+            block = resampler.resample_chunk(block, last=False)
+        if block.size:
+            yield block
+    if resampler is not None:
+        tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        if tail.size:
+            yield tail
