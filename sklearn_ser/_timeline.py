@@ -20,9 +20,10 @@ from ._audio import SILENCE_DB, NoSpeechWarning, _check_sr, speech_fraction, str
 __all__ = ["Segment", "Timeline", "predict_timeline"]
 
 NO_SPEECH = "no speech"
-# Features of speech windows kept from the first pass of a speaker-standardising model, so
-# that short recordings are not analysed twice; beyond this the second pass recomputes.
-_CACHE_BYTES = 64 * 2**20
+# A speaker-standardising model classifies the windows once the statistics of the whole
+# recording are known: their features are kept in memory up to this size, then spilled
+# to a temporary file, so that memory does not grow with the length of the recording.
+_CACHE_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,47 @@ def _features(features: Any, waves: list[np.ndarray]) -> np.ndarray:
         return features.transform(waves)
 
 
+class _FeatureStore:
+    """Feature batches kept in memory up to ``_CACHE_BYTES``, then spilled to a temporary
+    file, and read back batch by batch in the order they were added."""
+
+    def __init__(self) -> None:
+        self.batches: list[Any] = []  # arrays, or (offset, shape, dtype) in the file
+        self.nbytes = 0
+        self.file: Any = None
+
+    def __enter__(self) -> _FeatureStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.batches = []
+
+    def add(self, X: np.ndarray) -> None:
+        X = np.ascontiguousarray(X)
+        if self.file is None and self.nbytes + X.nbytes <= _CACHE_BYTES:
+            self.batches.append(X)
+            self.nbytes += X.nbytes
+            return
+        if self.file is None:
+            import tempfile
+
+            self.file = tempfile.TemporaryFile()
+        self.batches.append((self.file.tell(), X.shape, X.dtype))
+        self.file.write(X.tobytes())
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for item in self.batches:
+            if isinstance(item, np.ndarray):
+                yield item
+                continue
+            offset, shape, dtype = item
+            self.file.seek(offset)
+            count = int(np.prod(shape))
+            yield np.fromfile(self.file, dtype=dtype, count=count).reshape(shape)
+
+
 class _RecordingStatistics:
     """Per-bin statistics of all speech windows: the recording as one speaker.
 
@@ -314,7 +356,9 @@ def predict_timeline(
         For a classifier that standardises per speaker (``standardize="speaker"``): the
         recording is one speaker, whose statistics are those of all its speech windows
         (computed in a first pass over the audio), or every window is a speaker on its
-        own. Ignored by other classifiers.
+        own. Ignored by other classifiers. With "recording", the features of the speech
+        windows wait (beyond 16 MB in a temporary file) until the statistics of the whole
+        recording are known.
     threshold_db : float, default=-50.0
         Level (RMS dBFS of 25 ms frames) from which a frame counts as sound.
     min_speech : float, default=0.2
@@ -376,55 +420,44 @@ def predict_timeline(
         raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
     _check_sr(sr, "sr")
     win, step = max(round(window_s * sr), 1), max(round(hop_s * sr), 1)
-    two_pass = context == "recording" and getattr(clf, "standardize", None) == "speaker"
+    one_speaker = context == "recording" and getattr(clf, "standardize", None) == "speaker"
 
-    _, duration = stream_audio(audio, sr, block_size=block_size)  # validates early
+    blocks, duration = stream_audio(audio, sr, block_size=block_size)
     bar = None
     if verbose:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=round(duration * (2 if two_pass else 1), 1), unit="s", desc="audio")
-
-    def passes() -> Iterator[tuple[list[int], list[np.ndarray], np.ndarray]]:
-        blocks, _ = stream_audio(audio, sr, block_size=block_size)
+        bar = tqdm(total=round(duration, 1), unit="s", desc="audio")
+    n_classes = len(clf.classes_)
+    all_starts, all_ends, all_speech, all_proba = [], [], [], []
+    stats = _RecordingStatistics() if one_speaker else None
+    with _FeatureStore() as store:
         for starts, waves in _batches(_windows(blocks, win, step), batch_size):
             lengths = [w.shape[0] for w in waves]
             if min(lengths) == max(lengths):
                 fraction = speech_fraction(np.stack(waves), sr, threshold_db)
             else:
                 fraction = np.array([speech_fraction(w, sr, threshold_db) for w in waves])
-            if bar is not None:
-                bar.update(round(len(waves) * step / sr, 3))
-            yield starts, waves, fraction >= max(min_speech, 1e-9)
-
-    stats = None
-    cache: list[np.ndarray] | None = None
-    if two_pass:
-        stats, cache, cached = _RecordingStatistics(), [], 0
-        for _, waves, speech in passes():
+            speech = fraction >= max(min_speech, 1e-9)
+            proba = np.full((len(waves), n_classes), np.nan)
             if speech.any():
                 Xt = _features(features, [w for w, s in zip(waves, speech) if s])
-                stats.add(Xt)
-                if cache is not None:
-                    cached += Xt.nbytes
-                    cache = [*cache, Xt] if cached <= _CACHE_BYTES else None
-        if stats.n == 0:
-            stats = None  # no speech at all: nothing will be classified
-
-    n_classes = len(clf.classes_)
-    all_starts, all_ends, all_speech, all_proba = [], [], [], []
-    for starts, waves, speech in passes():
-        proba = np.full((len(waves), n_classes), np.nan)
-        if speech.any():
-            if cache:
-                Xt = cache.pop(0)
-            else:
-                Xt = _features(features, [w for w, s in zip(waves, speech) if s])
-            proba[speech] = _proba(clf, Xt, stats)
-        all_starts += starts
-        all_ends += [s + w.shape[0] for s, w in zip(starts, waves)]
-        all_speech.append(speech)
-        all_proba.append(proba)
+                if stats is None:
+                    proba[speech] = _proba(clf, Xt, None)
+                else:  # classified once the whole recording's statistics are known
+                    stats.add(Xt)
+                    store.add(Xt)
+            all_starts += starts
+            all_ends += [s + n for s, n in zip(starts, lengths)]
+            all_speech.append(speech)
+            all_proba.append(proba)
+            if bar is not None:
+                bar.update(round(min(len(waves) * step / sr, bar.total - bar.n), 3))
+        if stats is not None and stats.n:
+            speech_rows = [np.flatnonzero(s) for s in all_speech]
+            batches = (b for b, rows in enumerate(speech_rows) if len(rows))
+            for b, Xt in zip(batches, store):
+                all_proba[b][speech_rows[b]] = _proba(clf, Xt, stats)
     if bar is not None:
         bar.close()
 
