@@ -9,7 +9,7 @@ recording from disk in windows, labels the windows that hold speech, marks the o
 ``"no speech"`` and merges consecutive windows of one label into segments.
 
 Here a small model is trained on synthetic speech
-(:func:`~sklearn_ser.datasets.make_emotional_speech`), and a one-minute recording is
+(:func:`~sklearn_ser.datasets.make_emotional_speech`), and a half-minute recording is
 assembled from utterances of a speaker it never heard, in known emotions, with silences
 in between.
 """
@@ -32,7 +32,7 @@ from sklearn_ser.plotting import plot_timeline
 
 corpus = make_emotional_speech(n_speakers=5, n_utterances=6, duration=1.5, random_state=0)
 train = corpus.speaker != "s05"
-pipe = make_ser_pipeline(max_frames=100, max_epochs=15, module__channels=(8, 16), random_state=0)
+pipe = make_ser_pipeline(max_frames=100, max_epochs=30, module__channels=(8, 16), random_state=0)
 pipe.fit(
     [x for x, keep in zip(corpus.data, train) if keep],
     corpus.target[train],
@@ -77,12 +77,10 @@ for segment in timeline.segments[:8]:
 # Plot
 # ----
 # One line per emotion; the silences are shaded. The true emotion of each stretch is
-# written above the plot.
+# written at the top.
 disp = plot_timeline(timeline, title="Emotion over time (unseen speaker)")
 for start, _end, emotion in truth[::3]:
-    disp.ax_.annotate(
-        emotion, (start, 1.02), xycoords=("data", "axes fraction"), fontsize=8, rotation=20
-    )
+    disp.ax_.annotate(emotion, (start + 0.1, 0.92), xycoords=("data", "axes fraction"), fontsize=8)
 plt.tight_layout()
 
 # %%
