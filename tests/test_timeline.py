@@ -178,3 +178,21 @@ def test_plot_timeline(pipe, data):
     disp2 = TimelineDisplay.from_predictions(pipe, audio, kind="stacked")
     assert disp2.ax_.get_xlim()[1] == pytest.approx(timeline.duration)
     plt.close("all")
+
+
+def test_crop_cover_keeps_every_part_of_long_speech():
+    from sklearn_ser import MelSpectrogramExtractor
+
+    t = np.arange(2 * SR) / SR
+    freqs = [300, 800, 1500, 2500, 4000]
+    parts = [0.3 * np.sin(2 * np.pi * f * t).astype(np.float32) for f in freqs]
+    long = np.concatenate([parts[0], np.zeros(3 * SR, np.float32), *parts[1:]])
+    cover = MelSpectrogramExtractor(max_frames=300, crop="cover").fit([long])
+    center = MelSpectrogramExtractor(max_frames=300).fit([long])
+    dominant = lambda X: set(X[0].argmax(axis=0).tolist())  # noqa: E731
+    # Each tone has its own dominant mel band: all five are kept, not only the middle one.
+    assert len(dominant(cover.transform([long]))) >= 5
+    assert len(dominant(center.transform([long]))) <= 2
+    # Short audio is unchanged.
+    short = long[: SR // 2]
+    np.testing.assert_array_equal(cover.transform([short]), center.transform([short]))

@@ -454,8 +454,9 @@ def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:
     """Long audio reduced to ``target`` samples without losing any part of it wholesale.
 
     Stretches without sound are dropped (:func:`~sklearn_ser.detect_speech`); if the rest
-    is still longer than ``target``, evenly spaced pieces of it (at least 0.5 s each, as
-    many as fit) are joined, so that the beginning, the middle and the end all count.
+    is still longer than ``target``, evenly spaced pieces of it (at least two, and as many
+    of at least 0.5 s as fit) are joined, so that the beginning, the middle and the end
+    all count.
     """
     intervals = detect_speech(y, sr)
     if len(intervals):
@@ -463,7 +464,8 @@ def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:
     n = y.shape[0]
     if n <= target:
         return y
-    k = int(min(np.ceil(n / target), max(1, target // max(int(_MIN_PIECE * sr), 1))))
+    # At least two pieces (the beginning and the end count), at most as many as fit.
+    k = int(min(np.ceil(n / target), max(2, target // max(int(_MIN_PIECE * sr), 1))))
     bounds = np.linspace(0, target, k + 1).round().astype(int)
     pieces = []
     for j in range(k):
