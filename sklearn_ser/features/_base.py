@@ -443,8 +443,9 @@ def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
             )
             parts.append(f"{text}: {shown}")
     warnings.warn(
-        f"{len(problems)} of {len(sources)} utterances hold no speech to label, so their "
-        f"predictions are not emotions of speech; {'; '.join(parts)}.",
+        f"{len(problems)} of {len(sources)} utterances are silent or too short to carry an "
+        f"emotion; whatever is predicted for them says nothing about speech. "
+        f"{'; '.join(parts)[0].upper()}{'; '.join(parts)[1:]}.",
         NoSpeechWarning,
         stacklevel=3,
     )
