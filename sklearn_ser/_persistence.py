@@ -292,6 +292,10 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     save_file(writer.tensors, str(tmp), metadata=metadata)
+    # Permissions as for any file the user creates (the writer may create it owner-only).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
     return path
 
