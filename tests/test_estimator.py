@@ -217,9 +217,9 @@ def test_bad_params_are_named(data, params, match):
 
 def test_recon_without_decoder_is_explained(data):
     with pytest.raises(ValueError, match="needs a module with a decoder"):
-        SERClassifier(
-            max_epochs=1, lambda_recon=0.1, module__reconstruct=False, **TINY
-        ).fit(*data[:2])
+        SERClassifier(max_epochs=1, lambda_recon=0.1, module__reconstruct=False, **TINY).fit(
+            *data[:2]
+        )
     # The default ("auto") drops the reconstruction loss when there is no decoder.
     clf = SERClassifier(max_epochs=1, module__reconstruct=False, random_state=0, **TINY)
     assert "train_recon" not in clf.fit(*data[:2]).history_[-1]
@@ -423,7 +423,9 @@ def test_fit_transform_passes_groups(data):
 
 def test_bad_standardize_names_parameter(data):
     X, y, _ = data
-    with pytest.raises(ValueError, match=r"'standardize' parameter of SERClassifier must be a str among .*Got 'z'"):
+    with pytest.raises(
+        ValueError, match=r"'standardize' parameter of SERClassifier must be a str among .*Got 'z'"
+    ):
         SERClassifier(standardize="z").fit(X, y)
 
 
