@@ -215,6 +215,36 @@ def test_bad_params_are_named(data, params, match):
         SERClassifier(**params).fit(*data[:2])
 
 
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("max_epochs", 0, "an int in the range [1, inf)"),
+        ("lr", 0.0, "a float in the range (0.0, inf)"),
+        ("center_alpha", 1.5, "a float in the range [0.0, 1.0]"),
+        ("lambda_recon", "yes", "a str among {'auto'}"),
+        ("label_smoothing", 1.0, "a float in the range [0.0, 1.0)"),
+        ("module", nn.Linear(2, 2), "a torch.nn.Module class"),
+        ("optimizer", "adagrad", "a torch.optim.Optimizer class"),
+        ("window_frames", 0, "an int in the range [1, inf)"),
+        ("speaker_context", "some", "'full'"),
+        ("early_stopping", "yes", "an instance of 'bool'"),
+    ],
+)
+def test_constraint_errors_name_parameter_value_and_expected(data, name, value, expected):
+    # One table (_parameter_constraints), checked in fit by scikit-learn's validation.
+    with pytest.raises(ValueError) as info:
+        SERClassifier(**{name: value}).fit(*data[:2])
+    message = str(info.value)
+    assert f"'{name}' parameter of SERClassifier" in message
+    assert expected in message and repr(value) in message
+
+
+def test_lambda_recon_auto_follows_the_module(data):
+    assert SERClassifier()._lambda_recon() == 0.1
+    assert SERClassifier(module__reconstruct=False)._lambda_recon() == 0.0
+    assert SERClassifier(lambda_recon=0.3)._lambda_recon() == 0.3
+
+
 def test_recon_without_decoder_is_explained(data):
     with pytest.raises(ValueError, match="needs a module with a decoder"):
         SERClassifier(max_epochs=1, lambda_recon=0.1, module__reconstruct=False, **TINY).fit(
