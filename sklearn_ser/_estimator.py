@@ -496,7 +496,8 @@ n_bins, n_frames) or (n_samples, n_features)
         train_data, valid_data, y_train = self._split_training_data(
             X, y_encoded, groups, statistics, rng, seed
         )
-        self.net_ = self._build_net(y_train, valid_data)
+        context = statistics if isinstance(statistics, _RandomSpeakerContext) else None
+        self.net_ = self._build_net(y_train, valid_data, context)
         self._train(train_data, seed)
         return self
 
@@ -599,8 +600,10 @@ n_bins, n_frames) or (n_samples, n_features)
             splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
             return next(splitter.split(y, y, np.arange(len(y))))
 
-    def _build_callbacks(self, with_validation: bool) -> list:
+    def _build_callbacks(self, with_validation: bool, context: Any = None) -> list:
         callbacks: list = [("train_ce", PassthroughScoring("train_ce", on_train=True))]
+        if context is not None:  # speaker_context="random": new statistics every epoch
+            callbacks.insert(0, ("speaker_context", context))
         if self.lambda_center > 0:
             callbacks.append(("train_center", PassthroughScoring("train_center", on_train=True)))
         if self._lambda_recon() > 0:
@@ -640,8 +643,12 @@ n_bins, n_frames) or (n_samples, n_features)
             callbacks.append(("checkpoint", _Checkpoint(self.checkpoint, identity)))
         return callbacks + list(self.callbacks or [])
 
-    def _build_net(self, y: np.ndarray, valid_data: Any) -> _SERNet:
-        """The skorch net for this classifier's parameters (``y``: training class indices)."""
+    def _build_net(self, y: np.ndarray, valid_data: Any, context: Any = None) -> _SERNet:
+        """The skorch net for this classifier's parameters (``y``: training class indices).
+
+        ``valid_data``: the early-stopping validation set, or None; ``context``: the
+        callback of ``speaker_context="random"``, or None.
+        """
         n_classes = len(self.classes_)
         weight = None
         if self.class_weight == "balanced":
@@ -676,7 +683,7 @@ n_bins, n_frames) or (n_samples, n_features)
             "iterator_train__shuffle": True,
             "iterator_train__drop_last": drop_last,
             "train_split": train_split,
-            "callbacks": self._build_callbacks(train_split is not None),
+            "callbacks": self._build_callbacks(train_split is not None, context),
             "predict_nonlinearity": _softmax,
             "dataset": _ArrayDataset,
             "classes": np.arange(n_classes),
@@ -884,21 +891,28 @@ class _RandomSpeakerContext(Callback):
         self.dataset: _ArrayDataset | None = None
         self.seed = 0
 
-    def draw(self, seed: int, epoch: int) -> SpeakerStatistics:
+    def subsets(self, seed: int, epoch: int) -> list[np.ndarray]:
+        """For every row, the rows of its speaker whose statistics standardise it."""
         rng = np.random.default_rng([seed, epoch])
-        total, total_sq, count = self.row_moments[1:]
-        n = len(self.codes)
-        sub_total, sub_sq, sub_count = np.empty_like(total), np.empty_like(total_sq), count.copy()
+        subsets: list = [None] * len(self.codes)
         for code in np.unique(self.codes):
             rows = np.flatnonzero(self.codes == code)
             for i in rows:
-                others = rows[rows != i]
-                k = int(rng.integers(1, len(rows) + 1))  # subset size, i included
-                subset = np.concatenate([[i], rng.choice(others, k - 1, replace=False)])
-                sub_total[i] = total[subset].sum(0)
-                sub_sq[i] = total_sq[subset].sum(0)
-                sub_count[i] = count[subset].sum()
-        moments = type(self.row_moments)(np.arange(n), sub_total, sub_sq, sub_count)
+                k = int(rng.integers(1, len(rows) + 1))  # subset size, row i included
+                others = rng.choice(rows[rows != i], k - 1, replace=False)
+                subsets[i] = np.concatenate([[i], others])
+        return subsets
+
+    def draw(self, seed: int, epoch: int) -> SpeakerStatistics:
+        """Each row's shrunk statistics over its subset (``codes`` = one row per sample)."""
+        total, total_sq, count = self.row_moments[1:]
+        subsets = self.subsets(seed, epoch)
+        moments = type(self.row_moments)(
+            np.arange(len(subsets)),
+            np.stack([total[rows].sum(0) for rows in subsets]),
+            np.stack([total_sq[rows].sum(0) for rows in subsets]),
+            np.array([count[rows].sum() for rows in subsets]),
+        )
         return self.scaler._shrunk_statistics(moments)
 
     def attach(self, dataset: _ArrayDataset, seed: int) -> None:

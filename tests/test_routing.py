@@ -214,3 +214,13 @@ def test_speaker_context_random(data):
     context = _RandomSpeakerContext(rand.scaler_, _moments(X, None), _moments(X, groups).codes)
     first, second = context.draw(0, epoch=0), context.draw(0, epoch=1)
     assert first.mean.shape == (48, 6) and not np.allclose(first.mean, second.mean)
+    # every subset holds its row and only its speaker's; sizes span 1 to all (12)
+    subsets = context.subsets(0, epoch=1)
+    for i, rows in enumerate(subsets):
+        assert rows[0] == i and len(set(rows)) == len(rows) and set(groups[rows]) == {groups[i]}
+    sizes = {len(rows) for epoch in range(5) for rows in context.subsets(0, epoch)}
+    assert sizes == set(range(1, 13))
+    # the statistics were drawn anew for the last epoch of training
+    callback = dict(rand.net_.callbacks_)["speaker_context"]
+    last = callback.draw(callback.seed, epoch=1)
+    np.testing.assert_allclose(callback.dataset.mean, last.mean.astype(np.float32))
