@@ -9,6 +9,7 @@ callback are in :mod:`sklearn_ser._net`.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import warnings
 from numbers import Integral, Real
@@ -929,8 +930,6 @@ class _RandomSpeakerContext(Callback):
 
 
 def _json_list(values: np.ndarray) -> str:
-    import json
-
     return json.dumps([str(v) for v in values])
 
 

@@ -135,9 +135,7 @@ class _Writer:
 
     def classifier(self, key: str, clf: Any) -> dict:
         # Callbacks, accelerator, device, checkpoint and verbose are run-time settings.
-        params = {
-            k: v for k, v in clf.get_params(deep=False).items() if k not in _RUNTIME_PARAMS
-        }
+        params = {k: v for k, v in clf.get_params(deep=False).items() if k not in _RUNTIME_PARAMS}
         net = clf.net_
         state_dict = {f"{key}.module.{k}": v for k, v in net.module_.state_dict().items()}
         state_dict.update(
