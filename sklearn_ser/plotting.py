@@ -296,6 +296,7 @@ class EmbeddingDisplay:
         X: Any,
         y: Any,
         *,
+        groups: Any = None,
         method: str = "tsne",
         ax: Axes | None = None,
         random_state: Any = None,
@@ -314,6 +315,12 @@ class EmbeddingDisplay:
             Utterances, in any form ``estimator.transform`` accepts.
         y : array-like of shape (n_samples,)
             Emotion labels.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each utterance, for an estimator that standardises per speaker
+            (``SERClassifier(standardize="speaker")``); None embeds every utterance
+            alone. Passed as ``transform(X, groups=groups)`` through metadata routing
+            when it is enabled, else to the last step of a pipeline. A fitted search
+            embeds with its ``best_estimator_``.
         method : {"tsne", "pca"}, default="tsne"
             Projection method.
         ax : matplotlib Axes, default=None
@@ -350,7 +357,9 @@ class EmbeddingDisplay:
                 "estimator must implement transform(X) returning embeddings, got an object of "
                 f"type {type(estimator).__name__} without transform."
             )
-        embeddings = np.asarray(estimator.transform(X))
+        from .model_selection import _call_with_groups
+
+        embeddings = np.asarray(_call_with_groups(estimator, "transform", X, groups))
         if embeddings.ndim != 2:
             raise ValueError(
                 "estimator.transform(X) must return embeddings of shape (n_samples, n_features), "
@@ -373,6 +382,7 @@ def plot_embedding(
     y: Any,
     *,
     estimator: Any = None,
+    groups: Any = None,
     method: str = "tsne",
     ax: Axes | None = None,
     random_state: Any = None,
@@ -393,6 +403,9 @@ def plot_embedding(
         Emotion labels.
     estimator : estimator object, default=None
         If given, a fitted estimator whose ``transform(X)`` returns the embeddings.
+    groups : array-like of shape (n_samples,), default=None
+        Speaker of each utterance, passed to the estimator's ``transform`` (see
+        :meth:`EmbeddingDisplay.from_estimator`); ignored without ``estimator``.
     method : {"tsne", "pca"}, default="tsne"
         Projection to 2-D: :class:`sklearn.manifold.TSNE` or
         :class:`sklearn.decomposition.PCA`.
@@ -437,7 +450,7 @@ def plot_embedding(
         **scatter_kwargs,
     )
     if estimator is not None:
-        return EmbeddingDisplay.from_estimator(estimator, X, y, **kwargs)
+        return EmbeddingDisplay.from_estimator(estimator, X, y, groups=groups, **kwargs)
     return EmbeddingDisplay.from_embeddings(X, y, **kwargs)
 
 
