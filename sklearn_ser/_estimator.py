@@ -892,29 +892,10 @@ class _RandomSpeakerContext(Callback):
         self.dataset: _ArrayDataset | None = None
         self.seed = 0
 
-    def subsets(self, seed: int, epoch: int) -> list[np.ndarray]:
-        """For every row, the rows of its speaker whose statistics standardise it."""
-        rng = np.random.default_rng([seed, epoch])
-        subsets: list = [None] * len(self.codes)
-        for code in np.unique(self.codes):
-            rows = np.flatnonzero(self.codes == code)
-            for i in rows:
-                k = int(rng.integers(1, len(rows) + 1))  # subset size, row i included
-                others = rng.choice(rows[rows != i], k - 1, replace=False)
-                subsets[i] = np.concatenate([[i], others])
-        return subsets
-
     def draw(self, seed: int, epoch: int) -> SpeakerStatistics:
         """Each row's shrunk statistics over its subset (``codes`` = one row per sample)."""
-        total, total_sq, count = self.row_moments[1:]
-        subsets = self.subsets(seed, epoch)
-        moments = type(self.row_moments)(
-            np.arange(len(subsets)),
-            np.stack([total[rows].sum(0) for rows in subsets]),
-            np.stack([total_sq[rows].sum(0) for rows in subsets]),
-            np.array([count[rows].sum() for rows in subsets]),
-        )
-        return self.scaler._shrunk_statistics(moments)
+        rng = np.random.default_rng([seed, epoch])
+        return self.scaler.random_context_statistics(self.row_moments, self.codes, rng)
 
     def attach(self, dataset: _ArrayDataset, seed: int) -> None:
         self.dataset, self.seed = dataset, seed

@@ -8,7 +8,8 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["SpeakerStandardScaler", "SpeakerStatistics"]
@@ -50,6 +51,20 @@ def _check_groups(groups: Any, n_samples: int, name: str = "groups") -> np.ndarr
             f"{name} must have one entry per sample ({n_samples}), got shape {groups.shape}."
         )
     return groups
+
+
+def _random_subsets(codes: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """For each row, itself first and then a random sample of the other rows of its group.
+
+    The size of each subset is drawn uniformly from 1 to the size of the group.
+    """
+    subsets: list = [None] * len(codes)
+    for code in np.unique(codes):
+        rows = np.flatnonzero(codes == code)
+        for i in rows:
+            k = int(rng.integers(1, len(rows) + 1))
+            subsets[i] = np.concatenate([[i], rng.choice(rows[rows != i], k - 1, replace=False)])
+    return subsets
 
 
 def _moments(X: Any, groups: np.ndarray | None) -> _Moments:
@@ -109,6 +124,16 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     prior_utterances : float, default=5.0
         Weight of the training statistics, in utterances, when estimating a speaker's. 0
         gives the plain per-speaker z-score (each speaker by its own statistics alone).
+    training_context : {"full", "random"}, default="full"
+        How :meth:`fit_transform` (the training data of a pipeline) standardises each
+        sample. "full": with the statistics of all its speaker's samples, as
+        :meth:`transform` does. "random": with those of a random subset of its speaker's
+        samples that contains it, of a size drawn uniformly from 1 to all, so that a model
+        trained on the output has seen every amount of speaker context, from a file alone
+        to all of its speaker's files, and works under both (see
+        :ref:`evaluation_protocols`). :meth:`transform` is the same for both.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsets of ``training_context="random"``.
 
     Attributes
     ----------
@@ -171,10 +196,20 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
 
     _parameter_constraints: ClassVar[dict] = {
         "prior_utterances": [Interval(Real, 0, None, closed="left")],
+        "training_context": [StrOptions({"full", "random"})],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, *, prior_utterances: float = 5.0):
+    def __init__(
+        self,
+        *,
+        prior_utterances: float = 5.0,
+        training_context: str = "full",
+        random_state: Any = None,
+    ):
         self.prior_utterances = prior_utterances
+        self.training_context = training_context
+        self.random_state = random_state
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         X = validate_data(
@@ -312,7 +347,11 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self, "mean_")
         X = self._validate(X, reset=False)
-        codes, mean, scale = self.speaker_statistics(X, groups)
+        return self._standardise(X, self.speaker_statistics(X, groups))
+
+    @staticmethod
+    def _standardise(X: np.ndarray, stats: SpeakerStatistics) -> np.ndarray:
+        codes, mean, scale = stats
         axis = _feature_axis(X.ndim)
         shape = [len(mean)] + [1] * (X.ndim - 1)
         shape[axis] = -1
@@ -320,7 +359,7 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         return ((X - mean[codes]) / scale[codes]).astype(X.dtype, copy=False)
 
     def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:
-        """Fit, then standardise ``X`` with the same speakers.
+        """Fit, then standardise ``X``: as :meth:`transform`, or with random contexts.
 
         Parameters
         ----------
@@ -329,13 +368,57 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         y : None
             Ignored.
         groups : array-like of shape (n_samples,), default=None
-            Speaker of each sample, for :meth:`fit` and :meth:`transform`.
+            Speaker of each sample, for :meth:`fit` and the standardisation.
 
         Returns
         -------
         X_new : ndarray of the shape and dtype of ``X``
+            With ``training_context="random"`` and ``groups``, each sample standardised
+            with a random subset of its speaker's samples (see ``training_context``).
         """
-        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+        self.fit(X, y, groups=groups)
+        if self.training_context == "full" or groups is None:
+            return self.transform(X, groups=groups)
+        X = self._validate(X, reset=False)
+        groups = _check_groups(groups, X.shape[0])
+        codes = np.unique(groups, return_inverse=True)[1].ravel()
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rng = np.random.default_rng(seed)
+        stats = self.random_context_statistics(_moments(X, None), codes, rng)
+        return self._standardise(X, stats)
+
+    def random_context_statistics(
+        self, row_moments: _Moments, codes: np.ndarray, rng: Any
+    ) -> SpeakerStatistics:
+        """Each row's statistics over a random subset of its speaker's rows containing it.
+
+        The subset's size is drawn uniformly from 1 to all of the speaker's rows; the
+        statistics are shrunk as in :meth:`speaker_statistics`.
+
+        Parameters
+        ----------
+        row_moments : moments of ``X`` with every row its own group (``groups=None``)
+            Computed once; a new draw only sums them.
+        codes : ndarray of shape (n_samples,)
+            Speaker of each row, as integer codes.
+        rng : numpy.random.Generator
+            Source of the draws.
+
+        Returns
+        -------
+        statistics : SpeakerStatistics
+            One row of statistics per sample (``codes`` is ``arange(n_samples)``).
+        """
+        check_is_fitted(self, "mean_")
+        total, total_sq, count = row_moments.total, row_moments.total_sq, row_moments.count
+        subsets = _random_subsets(codes, rng)
+        moments = _Moments(
+            np.arange(len(subsets)),
+            np.stack([total[rows].sum(0) for rows in subsets]),
+            np.stack([total_sq[rows].sum(0) for rows in subsets]),
+            np.array([count[rows].sum() for rows in subsets]),
+        )
+        return self._shrunk_statistics(moments)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

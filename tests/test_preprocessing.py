@@ -129,3 +129,28 @@ def test_groups_routed_through_pipeline_and_search(speakers_data):
     # The speaker offsets are removed only with the speakers' own statistics.
     assert np.mean(with_ctx == y) > 0.9
     assert pred.shape == y.shape
+
+
+def test_random_training_context(speakers_data):
+    X, _, groups = speakers_data
+    full = SpeakerStandardScaler().fit(X, groups=groups)
+    scaler = SpeakerStandardScaler(training_context="random", random_state=0)
+    Xt = scaler.fit_transform(X, groups=groups)
+    assert Xt.shape == X.shape
+    # The fitted statistics and transform are those of "full"; only training rows differ.
+    np.testing.assert_allclose(scaler.mean_, full.mean_)
+    np.testing.assert_allclose(scaler.transform(X, groups), full.transform(X, groups))
+    assert not np.allclose(Xt, full.transform(X, groups))
+    again = SpeakerStandardScaler(training_context="random", random_state=0)
+    np.testing.assert_array_equal(again.fit_transform(X, groups=groups), Xt)
+    # Each row lies between standardised alone and with all its speaker's rows: its
+    # statistics come from a subset of the speaker that contains it.
+    alone, ctx = scaler.transform(X), scaler.transform(X, groups)
+    lo, hi = np.minimum(alone, ctx), np.maximum(alone, ctx)
+    inside = (Xt >= lo - 1e-9) & (Xt <= hi + 1e-9)
+    assert inside.mean() > 0.5
+    # Without groups there are no subsets to draw: every row alone, as transform.
+    no_groups = SpeakerStandardScaler(training_context="random")
+    with pytest.warns(UserWarning):
+        Xt = no_groups.fit_transform(X)
+    np.testing.assert_allclose(Xt, no_groups.transform(X))

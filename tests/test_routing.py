@@ -209,16 +209,18 @@ def test_speaker_context_random(data):
     assert not np.allclose(rand.predict_proba(X), full.predict_proba(X))
     # the subsets: each row's statistics from 1 to all of its speaker's rows, it included
     from sklearn_ser._estimator import _RandomSpeakerContext
-    from sklearn_ser.preprocessing import _moments
+    from sklearn_ser.preprocessing import _moments, _random_subsets
 
     context = _RandomSpeakerContext(rand.scaler_, _moments(X, None), _moments(X, groups).codes)
     first, second = context.draw(0, epoch=0), context.draw(0, epoch=1)
     assert first.mean.shape == (48, 6) and not np.allclose(first.mean, second.mean)
     # every subset holds its row and only its speaker's; sizes span 1 to all (12)
-    subsets = context.subsets(0, epoch=1)
+    codes = _moments(X, groups).codes
+    subsets = _random_subsets(codes, np.random.default_rng([0, 1]))
     for i, rows in enumerate(subsets):
         assert rows[0] == i and len(set(rows)) == len(rows) and set(groups[rows]) == {groups[i]}
-    sizes = {len(rows) for epoch in range(5) for rows in context.subsets(0, epoch)}
+    draws = [_random_subsets(codes, np.random.default_rng([0, e])) for e in range(5)]
+    sizes = {len(rows) for subsets in draws for rows in subsets}
     assert sizes == set(range(1, 13))
     # the statistics were drawn anew for the last epoch of training
     callback = dict(rand.net_.callbacks_)["speaker_context"]
