@@ -251,7 +251,7 @@ def test_missing_model_errors(tmp_path, audio):
         )
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(OSError, match="without a config.json"):
+    with pytest.raises(OSError, match=r"without a config\.json"):
         PretrainedEmbeddingExtractor(str(empty)).fit(audio)
 
 

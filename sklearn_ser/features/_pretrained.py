@@ -8,11 +8,12 @@ Needs the optional extra ``pip install sklearn-ser[pretrained]`` (Hugging Face
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import warnings
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -38,6 +39,14 @@ _DTYPES = ("float32", "float16", "bfloat16")
 _FILES_PER_BLOCK = 64  # files loaded and embedded together: bounds the audio held in memory
 
 
+def _dtype_kwarg() -> str:
+    """``from_pretrained``'s name for the weights' dtype (``torch_dtype`` before 4.56)."""
+    import transformers
+    from packaging.version import Version
+
+    return "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+
+
 def _conv_frames(n_samples: int, kernels: Any, strides: Any) -> int:
     """Frames of a wav2vec 2.0-style convolutional front end for ``n_samples`` samples."""
     for k, s in zip(kernels, strides):
@@ -57,7 +66,7 @@ def _split(n_samples: int, chunk: int) -> list[tuple[int, int]]:
     """``ceil(n / chunk)`` near-equal consecutive pieces of at most ``chunk`` samples."""
     n_pieces = max(1, math.ceil(n_samples / chunk))
     edges = np.linspace(0, n_samples, n_pieces + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _missing_model_error(model: Any, cache_dir: Any, allow_download: bool, exc: Exception) -> str:
@@ -226,7 +235,7 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
     (3, 3, 16, 799)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "model": [str, os.PathLike],
         "layer": [Integral, list, tuple, StrOptions({"all"})],
         "layer_combine": [StrOptions({"mean", "concat"})],
@@ -587,7 +596,7 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
         if bars and not self.verbose:
             hf_logging.disable_progress_bar()  # transformers' own "Loading weights" bar
         try:
-            model = self._from_pretrained(AutoModel, dtype=getattr(torch, self.dtype))
+            model = self._from_pretrained(AutoModel, **{_dtype_kwarg(): getattr(torch, self.dtype)})
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
