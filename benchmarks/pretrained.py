@@ -79,7 +79,7 @@ def child(folder: str, params: dict, threads: int, n_files: int) -> None:
         )
         for i in range(n_files)
     ]
-    extractor = PretrainedEmbeddingExtractor(folder, device="cpu", batch_size=4, **params)
+    extractor = PretrainedEmbeddingExtractor(folder, **{"device": "cpu", "batch_size": 4, **params})
     start = time.perf_counter()
     extractor.fit(waves)
     extractor.transform(waves[:1])  # loads the weights
@@ -138,7 +138,9 @@ def main() -> None:
                 sizes[family] = build(family, folder)
             cmd = [sys.executable, __file__, "--threads", str(args.threads)]
             cmd += ["--files", str(args.files), "--child", folder, json.dumps(params)]
-            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode:
+                sys.exit(f"{name} failed:\n{res.stderr}")
             result = json.loads(res.stdout.strip().splitlines()[-1])
             record = {
                 "commit": commit(),
