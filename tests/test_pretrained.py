@@ -221,23 +221,30 @@ def test_paths_resampling_and_short_audio(models, audio, tmp_path):
     assert np.all(np.isfinite(out))
 
 
-def test_pickled_pipeline_and_memory(models, audio, tmp_path):
+def test_pickled_pipeline_and_memory(models, audio, tmp_path, monkeypatch):
     y = ["a", "b", "a", "b"]
     pipe = make_pipeline(
         PretrainedEmbeddingExtractor(models["wavlm"], pooling="mean+std"),
         LogisticRegression(max_iter=200),
         memory=str(tmp_path / "cache"),
     )
+    calls = []
+    embed = PretrainedEmbeddingExtractor._embed_block
+    monkeypatch.setattr(
+        PretrainedEmbeddingExtractor,
+        "_embed_block",
+        lambda self, *args: calls.append(1) or embed(self, *args),
+    )
     pipe.fit(audio, y)
-    assert "_encoder_cache" in pipe.steps[0][1].__dict__  # computed, so the model was loaded
+    assert len(calls) == 1
     before = pipe.predict_proba(audio)
-    clone_ = pickle.loads(pickle.dumps(pipe))
-    assert "_encoder_cache" not in clone_.steps[0][1].__dict__
-    np.testing.assert_allclose(clone_.predict_proba(audio), before, atol=1e-6)
-    # The second fit reads the embeddings from the cache: no model is loaded.
-    again = clone(pipe)
-    again.fit(audio, y)
-    assert "_encoder_cache" not in again.steps[0][1].__dict__
+    restored = pickle.loads(pickle.dumps(pipe))
+    assert "_encoder_cache" not in restored.steps[0][1].__dict__  # weights are not pickled
+    np.testing.assert_allclose(restored.predict_proba(audio), before, atol=1e-6)
+    # A second fit of a clone reads the training embeddings from the cache.
+    calls.clear()
+    clone(pipe).set_params(logisticregression__C=0.5).fit(audio, y)
+    assert calls == []
 
 
 def test_missing_model_errors(tmp_path, audio):

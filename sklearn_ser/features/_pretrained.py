@@ -37,6 +37,8 @@ _FAMILIES = (*_WAVEFORM_FAMILIES, "whisper")
 _MASKABLE = ("wav2vec2", "hubert", "wavlm")
 _DTYPES = ("float32", "float16", "bfloat16")
 _FILES_PER_BLOCK = 64  # files loaded and embedded together: bounds the audio held in memory
+# (key, (encoder, feature extractor, device)) of the last model loaded, or None.
+_LAST_LOADED: tuple | None = None
 
 
 def _dtype_kwarg() -> str:
@@ -209,6 +211,11 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
     offline, download it once where there is internet (``huggingface-cli download NAME``)
     and copy the cache, or save the model and its feature extractor to a folder with
     ``save_pretrained`` and pass that folder.
+
+    The weights are loaded at the first :meth:`transform` and kept by the fitted extractor
+    (not pickled). The last model loaded is also kept for the whole process, so that the
+    copies of the extractor that a cached pipeline or a grid search makes reuse it instead
+    of reading the weights again; :meth:`clear_model_cache` releases it.
 
     Examples
     --------
@@ -547,6 +554,20 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
         tags.non_deterministic = False
         return tags
 
+    @staticmethod
+    def clear_model_cache() -> None:
+        """Forget the model kept for reuse by other extractors, so its memory can be freed.
+
+        Extractors that have already loaded it keep their own reference.
+
+        Examples
+        --------
+        >>> from sklearn_ser import PretrainedEmbeddingExtractor
+        >>> PretrainedEmbeddingExtractor.clear_model_cache()
+        """
+        global _LAST_LOADED
+        _LAST_LOADED = None
+
     def __getstate__(self) -> dict:
         state = super().__getstate__()
         state.pop("_encoder_cache", None)  # weights are reloaded from `model` when needed
@@ -581,11 +602,24 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
         return device
 
     def _encoder(self) -> tuple[Any, Any, Any]:
-        """(encoder module, feature extractor, device), loaded once per fitted object."""
-        key = (os.fspath(self.model), self.device, self.dtype, self.cache_dir)
-        cached = getattr(self, "_encoder_cache", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        """(encoder module, feature extractor, device), loaded once per fitted object.
+
+        The last model loaded in the process is also kept module-wide (``_LAST_LOADED``),
+        so the unpickled or cloned copies that a cached pipeline or a grid search creates
+        do not read the weights from disk again.
+        """
+        global _LAST_LOADED
+        key = (
+            os.fspath(self.model),
+            self.device,
+            self.dtype,
+            None if self.cache_dir is None else os.fspath(self.cache_dir),
+            bool(self.allow_download),
+        )
+        for cached in (getattr(self, "_encoder_cache", None), _LAST_LOADED):
+            if cached is not None and cached[0] == key:
+                self._encoder_cache = cached
+                return cached[1]
         import torch
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
@@ -607,7 +641,7 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
             encoder = model
         encoder.eval().to(device)
         loaded = (encoder, feature_extractor, device)
-        self._encoder_cache = (key, loaded)
+        self._encoder_cache = _LAST_LOADED = (key, loaded)
         return loaded
 
     def _embed_block(self, loaded: tuple, sources: list, offset: int) -> list[np.ndarray]:
