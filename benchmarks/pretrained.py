@@ -179,7 +179,7 @@ def main() -> None:
         "configuration",
         "transform (s)",
         "real-time factor",
-        "fit + load (s)",
+        "fit, load, 1st file (s)",
         "peak RSS (MiB)",
         "output per file",
         "machine load",

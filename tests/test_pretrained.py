@@ -272,6 +272,7 @@ def test_missing_model_errors(tmp_path, audio):
         ({"batch_size": 0}, "batch_size"),
         ({"dtype": "int8"}, "dtype"),
         ({"chunk_seconds": 0.0001}, "receptive field"),
+        ({"device": "gpu0"}, "device must be"),
     ],
 )
 def test_bad_params(models, audio, params, match):

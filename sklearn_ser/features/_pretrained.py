@@ -433,6 +433,7 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
         """
         _check_sr(self.sr, "PretrainedEmbeddingExtractor: sr")
         config, feature_extractor = self._load_config()
+        self._torch_device()  # a clear error now for a device that does not exist here
         sources = self._sources(X, reset=True)
         self.model_type_ = str(config.model_type)
         self.sampling_rate_ = int(getattr(feature_extractor, "sampling_rate", 16000))
