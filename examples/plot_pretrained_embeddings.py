@@ -61,7 +61,7 @@ Wav2Vec2FeatureExtractor().save_pretrained(encoder_dir)
 # --------------------------------
 data = make_emotional_speech(n_speakers=6, n_utterances=6, duration=1.0, random_state=0)
 X, y, speakers = data.data, data.target, data.speaker
-print(f"{len(X)} utterances, emotions {list(data.target_names)}")
+print(f"{len(X)} utterances, emotions {[str(e) for e in data.target_names]}")
 
 # %%
 # The pipeline
