@@ -332,3 +332,22 @@ def test_head_rejects_bad_shapes():
 
     with pytest.raises(ValueError, match="built for inputs"):
         head(torch.zeros(2, 8, 11))
+
+
+def test_whisper_counts_only_real_frames(models, audio):
+    ext = PretrainedEmbeddingExtractor(models["whisper"], pooling=None).fit(audio)
+    # 12000 samples: ceil(12000 / 160) = 75 mel frames -> 38 encoder frames of the 50 that
+    # the 1-second window gives; the padding's frames are not part of the file.
+    assert ext.n_frames_ == 38 < 50
+    seq = ext.transform(audio[3:])
+    pooled = clone(ext).set_params(pooling="mean").fit(audio).transform(audio[3:])
+    np.testing.assert_allclose(seq[0].mean(axis=-1), pooled[0], atol=1e-5)
+
+
+def test_frames_to_head_pipeline(models, audio):
+    pipe = make_pipeline(
+        PretrainedEmbeddingExtractor(models["wavlm"], layer="all", pooling=None, max_frames=20),
+        SERClassifier(module=AttentiveStatisticsHead, lambda_recon=0, max_epochs=1, batch_size=2),
+    )
+    pipe.fit(audio, ["a", "b", "a", "b"])
+    assert pipe.predict_proba(audio).shape == (4, 2)
