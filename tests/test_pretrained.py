@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import shutil
 import subprocess
 import sys
 
@@ -247,7 +248,7 @@ def test_pickled_pipeline_and_memory(models, audio, tmp_path, monkeypatch):
     assert calls == []
 
 
-def test_missing_model_errors(tmp_path, audio):
+def test_missing_model_errors(models, tmp_path, audio):
     missing = tmp_path / "no-such-model"
     with pytest.raises(OSError, match=r"no-such-model.*huggingface-cli download") as info:
         PretrainedEmbeddingExtractor(str(missing)).fit(audio)
@@ -260,6 +261,11 @@ def test_missing_model_errors(tmp_path, audio):
     empty.mkdir()
     with pytest.raises(OSError, match=r"without a config\.json"):
         PretrainedEmbeddingExtractor(str(empty)).fit(audio)
+    shutil.copy(f"{models['wavlm']}/config.json", empty / "config.json")
+    shutil.copy(f"{models['wavlm']}/preprocessor_config.json", empty)
+    ext = PretrainedEmbeddingExtractor(str(empty)).fit(audio)  # the configuration is enough
+    with pytest.raises(OSError, match="the folder lacks a file"):
+        ext.transform(audio)
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,15 @@ def _missing_model_error(model: Any, cache_dir: Any, allow_download: bool, exc: 
             cache = constants.HF_HUB_CACHE
         except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
             cache = "~/.cache/huggingface/hub"
+    if os.path.isdir(name):
+        # A local folder whose config was found, but not the weights or the preprocessor.
+        return (
+            f"PretrainedEmbeddingExtractor: cannot load model={name!r}: the folder lacks a "
+            "file transformers needs (the weights, model.safetensors or pytorch_model.bin, "
+            "or preprocessor_config.json). Save both the model and its feature extractor "
+            "into it with `save_pretrained(folder)`. "
+            f"({type(exc).__name__}: {exc})"
+        )
     looked = f"there is no folder {os.path.abspath(name)!r}"
     if allow_download:
         where = f"{looked}, and it could not be loaded from the Hugging Face Hub"
