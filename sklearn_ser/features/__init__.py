@@ -1,8 +1,13 @@
-"""Feature transformers: audio in, ``(n_samples, n_bins, n_frames)`` arrays out."""
+"""Feature transformers: audio in, ``(n_samples, n_bins, n_frames)`` arrays out.
+
+:class:`PretrainedEmbeddingExtractor` needs the ``pretrained`` extra (transformers), which it
+imports only when fitted.
+"""
 
 from ._base import BaseExtractor
 from ._memmap import transform_to_memmap
 from ._pooling import FeatureStatistics
+from ._pretrained import PretrainedEmbeddingExtractor
 from ._segment import Segmenter
 from ._spectral import MelSpectrogramExtractor, MFCCExtractor, SpectrogramExtractor
 from ._stack import FeatureStack
@@ -13,6 +18,7 @@ __all__ = [
     "FeatureStatistics",
     "MFCCExtractor",
     "MelSpectrogramExtractor",
+    "PretrainedEmbeddingExtractor",
     "Segmenter",
     "SpectrogramExtractor",
     "transform_to_memmap",

@@ -8,12 +8,14 @@ from ._augment import SpecAugment
 from ._base import ModelOutput, count_parameters
 from ._cnn3d import CNN3D
 from ._cnn_lstm import CNNLSTM
+from ._heads import AttentiveStatisticsHead
 from ._losses import CenterLoss
 from ._multitask_cnn import MultitaskCNN
 
 __all__ = [
     "CNN3D",
     "CNNLSTM",
+    "AttentiveStatisticsHead",
     "CenterLoss",
     "ModelOutput",
     "MultitaskCNN",
