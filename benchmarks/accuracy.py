@@ -1,198 +1,268 @@
-"""Speaker-independent accuracy of the default pipeline and the loss ablation.
+"""Speaker-independent accuracy under both protocols, several seeds per system.
 
-Leave-one-speaker-out on EmoDB (10 folds) and EMOVO (6 folds) from ../shared/data, UA and WA
-pooled over folds, beside the peer systems measured on the same folds.
+Leave one speaker out on EmoDB (10 folds) and EMOVO (6 folds) from ../shared/data,
+predictions pooled over folds. Every fitted model is scored twice:
 
-    python benchmarks/accuracy.py                         # default pipeline + ablation rows
-    python benchmarks/accuracy.py --configs default --corpora emodb
+* **file alone**: each test file predicted by itself (``groups`` omitted);
+* **speaker context**: the test speaker's unlabelled files predicted together with its id.
+
+Systems (all built by the library's own factories, defaults unless named):
+
+* ``functionals``: ``make_ser_pipeline()``, the recommended pipeline
+  (``FunctionalsExtractor`` -> ``SpeakerStandardScaler(training_context="random")`` ->
+  ``LogisticRegression``);
+* ``cnn``: ``make_ser_pipeline(model="cnn")``, the log-mel CNN (``SERClassifier``);
+* ``fusion``: ``make_ser_pipeline(model="fusion")``, their averaged probabilities, scored
+  from the two members trained for the rows above (the same fitted models, no retraining);
+* ``peer-*``: openSMILE functionals + RBF SVM with ``SpeakerStandardScaler`` (context) or
+  ``StandardScaler`` (alone), C on inner speaker folds, read from ``functionals.jsonl``
+  (``benchmarks/functionals.py`` measures them).
+
+The extractors learn nothing from their data (``fit`` only validates), so each corpus is
+featurised once and the folds train the rest of each pipeline on those features.
+
+    python benchmarks/accuracy.py --systems functionals cnn --seeds 0 1 2
+    python benchmarks/accuracy.py --report      # rebuild results/accuracy.rst from the records
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import json
+import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from _common import (
-    PEERS,
-    RESULTS,
-    append_json,
-    evaluate,
-    md_table,
-    rst_table,
-    stamp,
-)
+from _common import RESULTS, load, machine, md_table, rst_table
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.model_selection import LeaveOneGroupOut
 
 from sklearn_ser import make_ser_pipeline
-from sklearn_ser.models import MultitaskCNN, count_parameters
 
-# Written out in full (not relative to the current defaults) where they differ from them.
-_CORPUS = {"standardize": "corpus"}
-_CENTER, _RECON = {"lambda_center": 0.01}, {"lambda_recon": 0.1}
-CONFIGS = {
-    "default": ("make_ser_pipeline() defaults: log-mel, speaker std., softmax", {}),
-    "multitask": ("defaults + center loss + reconstruction", {**_CENTER, **_RECON}),
-    "center": ("defaults + center loss", _CENTER),
-    "recon": ("defaults + reconstruction", _RECON),
-    "mfcc": ("defaults with 40 MFCCs instead of log-mel", {"features": "mfcc"}),
-    "corpus": ("defaults with corpus std.", _CORPUS),
-    "corpus-multitask": (
-        "corpus std. + center loss + reconstruction",
-        {**_CORPUS, **_CENTER, **_RECON},
-    ),
-    "corpus-center": ("corpus std. + center loss", {**_CORPUS, **_CENTER}),
-    "corpus-recon": ("corpus std. + reconstruction", {**_CORPUS, **_RECON}),
+PROTOCOLS = {"alone": "file alone", "context": "speaker context"}
+LABELS = {
+    "functionals": "make_ser_pipeline() (functionals, per-speaker std. with random context, LR)",
+    "cnn": 'make_ser_pipeline(model="cnn") (log-mel CNN, per-speaker std.)',
+    "fusion": 'make_ser_pipeline(model="fusion") (both, probabilities averaged)',
 }
+# The better peer per corpus and protocol (../shared/data/README.md and functionals.jsonl).
+PEER_SETS = ("ComParE_2016", "eGeMAPSv02")
 
 
-def n_parameters(pipe, n_classes: int) -> int:
-    clf = pipe.named_steps["classifier"]
-    extractor = pipe.named_steps["features"]
-    n_bins = len(extractor.fit([[0.0] * 16000]).get_feature_names_out())
-    routed = {
-        k[len("module__") :]: v for k, v in clf.get_params().items() if k.startswith("module__")
-    }
-    if clf.lambda_recon == 0:  # SERClassifier builds no decoder then
-        routed.setdefault("reconstruct", False)
-    module = (clf.module or MultitaskCNN)(
-        n_classes=n_classes, input_shape=(n_bins, extractor.n_frames_), **routed
+def commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def split(pipe):
+    """(extractor, rest of the pipeline): features are computed once per corpus."""
+    return pipe.steps[0][1], pipe[1:]
+
+
+def features(corpus: str, extractor, cache: dict) -> np.ndarray:
+    key = (corpus, repr(extractor))
+    if key not in cache:
+        bunch = load(corpus)
+        start = time.perf_counter()
+        cache[key] = clone(extractor).fit_transform(list(bunch.filenames))
+        print(f"  {corpus}: features {cache[key].shape} in {time.perf_counter() - start:.0f} s")
+    return cache[key]
+
+
+def fold(model, X, y, groups, train, test, seed):
+    """Fit on the training speakers; probabilities of the test files alone and in context."""
+    import torch
+
+    torch.set_num_threads(1)
+    model = clone(model)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+    for name in [k for k in model.get_params() if k.endswith("__random_state")]:
+        model.set_params(**{name: seed})
+    start = time.perf_counter()
+    model.fit(X[train], y[train], groups=groups[train])
+    fit_s = time.perf_counter() - start
+    alone = np.vstack([model.predict_proba(X[i : i + 1]) for i in test])
+    context = model.predict_proba(X[test], groups=groups[test])
+    return test, {"alone": alone, "context": context}, fit_s, model.classes_
+
+
+def run(corpus: str, system: str, seed: int, n_jobs: int, cache: dict) -> dict:
+    """Probabilities of every file under both protocols, pooled over the speaker folds."""
+    import sklearn
+
+    sklearn.set_config(enable_metadata_routing=True)
+    bunch = load(corpus)
+    y, groups = np.asarray(bunch.target), np.asarray(bunch.speaker)
+    extractor, model = split(make_ser_pipeline(model=system))
+    X = features(corpus, extractor, cache)
+    folds = list(LeaveOneGroupOut().split(X, y, groups))
+    start = time.perf_counter()
+    outs = Parallel(n_jobs=n_jobs)(
+        delayed(fold)(model, X, y, groups, train, test, seed) for train, test in folds
     )
-    return count_parameters(module)
+    classes = outs[0][3]
+    proba = {p: np.zeros((len(y), len(classes))) for p in PROTOCOLS}
+    for test, probs, _, _ in outs:
+        for p in PROTOCOLS:
+            proba[p][test] = probs[p]
+    return {
+        "classes": classes,
+        "proba": proba,
+        "y": y,
+        "fit_s": float(np.mean([o[2] for o in outs])),
+        "wall_s": time.perf_counter() - start,
+        "n_folds": len(folds),
+        "epochs": getattr(model[-1], "max_epochs", None),
+    }
+
+
+def record(corpus: str, system: str, seed: int, res: dict, n_jobs: int) -> list[dict]:
+    rows = []
+    for p, label in PROTOCOLS.items():
+        pred = res["classes"][res["proba"][p].argmax(1)]
+        rows.append(
+            {
+                "commit": commit(),
+                "date": date.today().isoformat(),
+                "machine": machine(),
+                "corpus": corpus,
+                "system": system,
+                "protocol": label,
+                "seed": seed,
+                "folds": f"leave-one-speaker-out ({res['n_folds']} folds), pooled",
+                "epochs": res["epochs"],
+                "ua": 100 * balanced_accuracy_score(res["y"], pred),
+                "wa": 100 * accuracy_score(res["y"], pred),
+                "fit_s": res["fit_s"],
+                "wall_s": res["wall_s"],
+                "n_jobs": n_jobs,
+            }
+        )
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", nargs="+", default=["emodb", "emovo"])
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="PARAM=VALUE",
-        help="extra classifier parameters for every config (python literals)",
+        "--systems", nargs="+", default=["functionals", "cnn"], choices=["functionals", "cnn"]
     )
-    parser.add_argument(
-        "--n-jobs", type=int, default=None, help="folds trained in parallel (joblib)"
-    )
-    parser.add_argument("--quiet", action="store_true")
-    parser.add_argument(
-        "--report",
-        action="store_true",
-        help="only rebuild results/accuracy.rst from results/accuracy.jsonl",
-    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--n-jobs", type=int, default=2, help="folds trained in parallel")
+    parser.add_argument("--report", action="store_true", help="only rebuild the report")
     args = parser.parse_args()
     if args.report:
         return report()
-    import ast
+    cache: dict = {}
+    for corpus in args.corpora:
+        for seed in args.seeds:
+            results = {}
+            for system in args.systems:
+                results[system] = run(corpus, system, seed, args.n_jobs, cache)
+            if {"functionals", "cnn"} <= set(results):
+                # The fusion's members are exactly the two models just trained.
+                f, c = results["functionals"], results["cnn"]
+                assert list(f["classes"]) == list(c["classes"])
+                results["fusion"] = {
+                    **f,
+                    "proba": {p: (f["proba"][p] + c["proba"][p]) / 2 for p in PROTOCOLS},
+                    "fit_s": f["fit_s"] + c["fit_s"],
+                    "wall_s": f["wall_s"] + c["wall_s"],
+                    "epochs": c["epochs"],
+                }
+            for system, res in results.items():
+                for rec in record(corpus, system, seed, res, args.n_jobs):
+                    with (RESULTS / "accuracy.jsonl").open("a") as out:
+                        out.write(json.dumps(rec) + "\n")
+                    print(
+                        f"{corpus} seed {seed} {system:12s} {rec['protocol']:16s} "
+                        f"UA {rec['ua']:.1f} WA {rec['wa']:.1f}",
+                        flush=True,
+                    )
+    report()
 
-    extra = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in args.set)}
-    rows = []
-    for corpus in args.corpora:
-        for name in args.configs:
-            label, params = CONFIGS[name]
-            make = functools.partial(make_ser_pipeline, **{**params, **extra})
-            start = time.perf_counter()
-            res = evaluate(make, corpus, verbose=0 if args.quiet else 1, n_jobs=args.n_jobs)
-            pipe = make()
-            epochs = pipe.named_steps["classifier"].max_epochs
-            n_par = n_parameters(pipe, 7)
-            row = [
-                corpus,
-                label,
-                f"{res['ua']:.1f}",
-                f"{res['wa']:.1f}",
-                f"{res['ua']:.1f}",
-                f"{res['ua_std']:.1f}",
-                f"{n_par / 1e3:.0f}k",
-                f"{res['fit_s'] / epochs:.2f}",
-                f"{res['wall_s'] / 60:.1f}",
-            ]
-            rows.append(row)
-            append_json(
-                "accuracy",
-                {
-                    "corpus": corpus,
-                    "config": name,
-                    "extra": repr(extra),
-                    **res,
-                    "params": n_par,
-                    "n_jobs": args.n_jobs,
-                    "time": time.time() - start,
-                },
-            )
-            print(md_table(HEADER, [row]), flush=True)
-    for corpus in args.corpora:
-        for peer, ua, wa in PEERS[corpus]:
-            rows.append([corpus, f"peer: {peer}", ua, wa, "", "", "", "", ""])
-    print(md_table(HEADER, rows))
+
+def _peers() -> dict:
+    """Best openSMILE + SVM UA per (corpus, protocol) from the functionals benchmark."""
+    best: dict = {}
+    path = RESULTS / "functionals.jsonl"
+    if not path.exists():
+        return best
+    names = {"alone": "file alone", "speaker ctx": "speaker context"}
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        if rec.get("kind") != "accuracy" or rec.get("feature_set") not in PEER_SETS:
+            continue
+        key = (rec["corpus"], names.get(rec["protocol"], rec["protocol"]))
+        if rec["ua"] > best.get(key, ("", -1.0))[1]:
+            best[key] = (rec["feature_set"], rec["ua"])
+    return best
 
 
 def report() -> None:
-    """The table of every (corpus, config) measured with no --set, over all its runs.
-
-    Training is not seeded, so repeated runs of a configuration differ; UA and WA are the
-    mean over runs, with each run's UA listed, and the timings are those of the last run.
-    """
-    import json
-
-    runs: dict[tuple, list[dict]] = {}
+    """Mean and spread over seeds of every (corpus, system, protocol) in the records."""
+    runs: dict = {}
     for line in (RESULTS / "accuracy.jsonl").read_text().splitlines():
         rec = json.loads(line)
-        if rec.get("extra", "{}") == "{}":
-            runs.setdefault((rec["corpus"], rec["config"]), []).append(rec)
+        if "protocol" not in rec or "seed" not in rec:
+            continue  # records of the earlier single-protocol benchmark
+        runs.setdefault((rec["corpus"], rec["system"], rec["protocol"]), []).append(rec)
+    peers = _peers()
+    header = ["corpus", "protocol", "system", "UA % (mean ± sd)", "WA %", "seeds", "commit"]
     rows = []
     for corpus in ("emodb", "emovo"):
-        for name, (label, _) in CONFIGS.items():
-            recs = runs.get((corpus, name))
-            if not recs:
-                continue
-            last = recs[-1]
-            epochs = last.get("epochs", 40)
-            rows.append(
-                [
-                    corpus,
-                    label,
-                    f"{np.mean([r['ua'] for r in recs]):.1f}",
-                    f"{np.mean([r['wa'] for r in recs]):.1f}",
-                    ", ".join(f"{r['ua']:.1f}" for r in recs),
-                    f"{np.mean([r['ua_std'] for r in recs]):.1f}",
-                    f"{n_parameters(make_ser_pipeline(**CONFIGS[name][1]), 7) / 1e3:.0f}k",
-                    f"{last['fit_s'] / epochs:.2f}",
-                    f"{last['wall_s'] / 60:.1f}"
-                    + (f" ({last['n_jobs']} jobs)" if last.get("n_jobs") else ""),
-                ]
-            )
-        for peer, ua, wa in PEERS[corpus]:
-            rows.append([corpus, f"peer: {peer}", ua, wa, "", "", "", "", ""])
-    print(md_table(HEADER, rows))
+        for label in PROTOCOLS.values():
+            for system in LABELS:
+                recs = runs.get((corpus, system, label))
+                if not recs:
+                    continue
+                # The latest run of each seed.
+                by_seed = {r["seed"]: r for r in recs}
+                ua = np.array([r["ua"] for r in by_seed.values()])
+                wa = np.array([r["wa"] for r in by_seed.values()])
+                rows.append(
+                    [
+                        corpus,
+                        label,
+                        LABELS[system],
+                        f"{ua.mean():.1f} ± {ua.std():.1f}",
+                        f"{wa.mean():.1f}",
+                        ", ".join(str(s) for s in sorted(by_seed)),
+                        ", ".join(sorted({r["commit"] for r in by_seed.values()})),
+                    ]
+                )
+            if (corpus, label) in peers:
+                name, ua = peers[(corpus, label)]
+                rows.append([corpus, label, f"best peer: openSMILE {name} + SVM", f"{ua:.1f}"])
+                rows[-1] += ["", "n/a", ""]
+    print(md_table(header, rows))
+    dates = sorted({r["date"] for recs in runs.values() for r in recs})
     (RESULTS / "accuracy.rst").write_text(
-        stamp() + " Leave-one-speaker-out, predictions pooled over folds. Training is not"
-        " seeded: UA and WA are means over the runs listed (UA of each run); UA fold sd is"
-        " the standard deviation of per-fold UA; s/epoch is one training thread; total min"
-        " is the wall time of the last run's whole evaluation, feature extraction included,"
-        " with two folds trained at a time where marked (2 jobs), else one run per core"
-        " (two runs sharing the machine, and before the models' channels-last speed-up).\n\n"
-        + rst_table(HEADER, rows)
+        f"Measured {', '.join(dates)} on {machine()} (no GPU). Leave one speaker out, "
+        "predictions pooled over folds; each fitted model scored file alone and with "
+        "speaker context; mean ± standard deviation over the seeds listed. Peers: "
+        "openSMILE functionals + RBF SVM, C on inner speaker folds, with the library's "
+        "SpeakerStandardScaler for speaker context (benchmarks/functionals.py).\n\n"
+        + rst_table(header, rows)
         + "\n"
     )
 
-
-HEADER = [
-    "corpus",
-    "system",
-    "UA %",
-    "WA %",
-    "UA of each run",
-    "UA fold sd",
-    "params",
-    "s/epoch",
-    "total min",
-]
 
 if __name__ == "__main__":
     main()

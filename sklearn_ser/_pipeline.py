@@ -1,4 +1,4 @@
-"""The recommended pipeline: a log-mel extractor followed by SERClassifier."""
+"""The recommended pipelines: functionals + linear model, the log-mel CNN, or both."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from .features import FeatureStack, MelSpectrogramExtractor, MFCCExtractor, SpectrogramExtractor
+from .features import (
+    FeatureStack,
+    FunctionalsExtractor,
+    MelSpectrogramExtractor,
+    MFCCExtractor,
+    SpectrogramExtractor,
+)
 
 __all__ = ["make_ser_pipeline"]
 
@@ -15,6 +21,10 @@ _SINGLE = ("logmel", "mfcc", "spectrogram")
 _COMBINED = {"both": ("spectrogram", "mfcc"), "logmel+mfcc": ("logmel", "mfcc")}
 _FEATURES = (*_SINGLE, *_COMBINED)
 _BINS = {"logmel": 64, "mfcc": 40, "spectrogram": 512 // 2 + 1}
+_MODELS = ("functionals", "cnn", "fusion")
+# Chosen on inner speaker folds of the training speakers of both corpora
+# (benchmarks/tune_functionals.py): the inverse regularisation of the linear model.
+_FUNCTIONALS_C = 0.01
 
 
 def _extractor(features: str, common: dict) -> Any:
@@ -28,53 +38,70 @@ def _extractor(features: str, common: dict) -> Any:
 
 
 def make_ser_pipeline(
-    features: str = "logmel",
+    model: str = "functionals",
     *,
+    features: str | None = None,
     sr: int = 16000,
     max_frames: int | None = 300,
     n_jobs: int | None = None,
     memory: Any = None,
     verbose: int = 0,
     **classifier_params: Any,
-) -> Pipeline:
-    """The recommended speech emotion recognition pipeline, with tuned defaults.
+) -> Any:
+    """The recommended speech emotion recognition pipelines, with tuned defaults.
 
-    ``extractor -> SERClassifier``: audio paths or waveforms in, emotions out, embeddings
-    from ``transform``. The defaults were chosen on speaker folds for what generalises
-    across speakers and corpora (see the benchmarks page of the docs):
-    a 3 s log-mel map, the MultitaskCNN encoder trained 40 epochs with softmax
-    cross-entropy and balanced class weights. Center loss and reconstruction, which did not
-    raise accuracy on held-out speakers there, are one parameter away:
-    ``make_ser_pipeline(lambda_center=0.01, lambda_recon=0.1)`` is Tripathi et al.'s
-    multitask model.
+    Audio paths or waveforms in, emotions out. Three systems, chosen by ``model``:
 
-    The classifier standardises every speaker's features with that speaker's own
-    statistics (``standardize="speaker"``, no labels needed), and its ``fit``,
-    ``predict``, ``predict_proba``, ``transform`` and ``score`` request the speakers
-    through scikit-learn's metadata routing. Enable it once
-    (``sklearn.set_config(enable_metadata_routing=True)``), then pass
-    ``fit(X, y, groups=speakers)`` and ``predict(X, groups=speakers)``, to the pipeline or
-    to a search or ``cross_validate`` around it. Without routing, the legacy
-    ``fit(X, y, classifier__groups=speakers)`` and ``predict(X, groups=speakers)`` work
-    too. Without ``groups`` every file is predicted alone: its label never depends on the
-    other files of the call. :func:`~sklearn_ser.model_selection.evaluate_speaker_independent`
-    passes the speakers in both modes.
+    * ``"functionals"`` (default, the most accurate on speakers never heard):
+      :class:`~sklearn_ser.FunctionalsExtractor` (the ``"extended"`` set of acoustic
+      functionals over each whole utterance) ->
+      :class:`~sklearn_ser.SpeakerStandardScaler` trained with random speaker context ->
+      :class:`~sklearn.linear_model.LogisticRegression`. Steps ``"features"``,
+      ``"scaler"``, ``"classifier"``. Trains in seconds.
+    * ``"cnn"``: a 3 s log-mel map (long files covered whole, ``crop="cover"``) ->
+      :class:`~sklearn_ser.SERClassifier`, the MultitaskCNN encoder trained 40 epochs with
+      softmax cross-entropy and balanced class weights, each speaker standardised by its
+      own statistics. Steps ``"features"`` and ``"classifier"``; ``transform`` gives
+      embeddings. Center loss and reconstruction, which did not raise accuracy on held-out
+      speakers, are one parameter away: ``make_ser_pipeline("cnn", lambda_center=0.01,
+      lambda_recon=0.1)`` is Tripathi et al.'s multitask model.
+    * ``"fusion"``: both, their probabilities averaged by a
+      :class:`~sklearn_ser.ensemble.LateFusionClassifier` (members ``"functionals"`` and
+      ``"cnn"``).
+
+    The defaults were chosen on speaker folds for what generalises across speakers and
+    corpora; the benchmarks page of the docs has every figure, under both protocols.
+
+    **Speakers.** Every model standardises each speaker's features with that speaker's
+    own statistics when it is told who the speakers are, and requests them through
+    scikit-learn's metadata routing in ``fit``, ``predict``, ``predict_proba`` and
+    ``score``. Enable it once (``sklearn.set_config(enable_metadata_routing=True)``), then
+    pass ``fit(X, y, groups=speakers)`` and ``predict(X, groups=speakers)``, to the
+    pipeline or to a search or ``cross_validate`` around it. Without routing, the
+    ``"fusion"`` model takes ``groups=`` directly, the ``"cnn"`` pipeline
+    ``fit(X, y, classifier__groups=speakers)``, and the ``"functionals"`` pipeline
+    ``fit(X, y, scaler__groups=speakers)`` (its ``predict`` needs routing for speaker
+    context). **Without** ``groups`` every file is predicted alone: its label never
+    depends on the other files of the call, and the models are trained to work that way
+    too (file alone), only better with context.
 
     Parameters
     ----------
-    features : {"logmel", "mfcc", "spectrogram", "both", "logmel+mfcc"}, default="logmel"
-        The input of the network: a 64-band log-mel spectrogram, 40 MFCCs (of 64 mel
-        bands), a log-power spectrogram, the spectrogram and MFCCs together (``"both"``,
-        Tripathi et al.'s combined model: one encoder per feature kind), or log-mel and
-        MFCCs together in the same way. Log-mel did best averaged over the speaker folds of
-        two corpora; MFCCs were better on one (EMOVO) and worse on the other (EmoDB); the
-        combined log-mel + MFCC model was a little better on EmoDB at 1.6 times the cost.
-        See the benchmarks page.
+    model : {"functionals", "cnn", "fusion"}, default="functionals"
+        The system, see above.
+    features : {"logmel", "mfcc", "spectrogram", "both", "logmel+mfcc"} or None, \
+default=None
+        The input of the CNN (``model="cnn"`` or ``"fusion"``; None means ``"logmel"``):
+        a 64-band log-mel spectrogram, 40 MFCCs (of 64 mel bands), a log-power
+        spectrogram, the spectrogram and MFCCs together (``"both"``, Tripathi et al.'s
+        combined model: one encoder per feature kind), or log-mel and MFCCs together in
+        the same way. Log-mel did best averaged over the speaker folds of two corpora.
     sr : int, default=16000
-        Sampling rate audio is resampled to.
+        Sampling rate audio is resampled to (and that of waveform arrays).
     max_frames : int or None, default=300
-        Frames per utterance (10 ms each): 3 s. Longer utterances are cropped around their
-        centre, shorter ones padded by repetition. None: the longest training utterance.
+        Frames per utterance of the CNN's input (10 ms each): 3 s. Longer files are
+        reduced to their speech, then to evenly spaced pieces of it; shorter ones padded
+        by repetition. The functionals always cover the whole utterance.
     n_jobs : int or None, default=None
         Parallel jobs of the feature extraction.
     memory : str, joblib.Memory or None, default=None
@@ -83,18 +110,20 @@ def make_ser_pipeline(
     verbose : int, default=0
         Progress bar for extraction, epoch table for training.
     **classifier_params : dict
-        Parameters of :class:`~sklearn_ser.SERClassifier` that override the defaults, e.g.
-        ``max_epochs=60`` or ``device="cuda"``.
+        Parameters of the classifier that override the defaults: of
+        :class:`~sklearn.linear_model.LogisticRegression` for ``"functionals"`` (e.g.
+        ``C=0.1``), of :class:`~sklearn_ser.SERClassifier` for ``"cnn"`` and ``"fusion"``
+        (e.g. ``max_epochs=60`` or ``device="cuda"``).
 
     Returns
     -------
-    pipeline : sklearn.pipeline.Pipeline
-        Steps ``"features"`` and ``"classifier"``.
+    model : sklearn.pipeline.Pipeline or sklearn_ser.ensemble.LateFusionClassifier
+        A pipeline for ``"functionals"`` and ``"cnn"``, a fusion of both for ``"fusion"``.
 
     Examples
     --------
     >>> from sklearn_ser import make_ser_pipeline
-    >>> pipe = make_ser_pipeline(max_epochs=5)
+    >>> pipe = make_ser_pipeline("cnn", max_epochs=5)
     >>> [name for name, _ in pipe.steps]
     ['features', 'classifier']
     >>> clf = pipe.named_steps["classifier"]
@@ -108,7 +137,7 @@ def make_ser_pipeline(
     >>> from sklearn_ser.datasets import make_emotional_speech
     >>> data = make_emotional_speech(n_speakers=4, n_utterances=4, random_state=0)
     >>> speakers = data.speaker
-    >>> pipe = make_ser_pipeline(max_epochs=2, module__channels=(4,), random_state=0)
+    >>> pipe = make_ser_pipeline("cnn", max_epochs=2, module__channels=(4,), random_state=0)
     >>> with sklearn.config_context(enable_metadata_routing=True):
     ...     pipe = pipe.fit(data.data, data.target, groups=speakers)
     ...     pipe.predict(data.data[:3], groups=speakers[:3]).shape
@@ -122,6 +151,56 @@ def make_ser_pipeline(
     >>> bool(alone[0] == pipe.predict(data.data[:3])[0])
     True
     """
+    if model not in _MODELS:
+        raise ValueError(
+            f"make_ser_pipeline: model must be one of {_MODELS}, got {model!r} (the CNN's "
+            "input is chosen by features=, e.g. make_ser_pipeline('cnn', features='mfcc'))."
+        )
+    if model == "functionals":
+        if features is not None:
+            raise ValueError(
+                f"make_ser_pipeline: features={features!r} chooses the CNN's input; the "
+                "functionals model computes its own. Use model='cnn' or 'fusion'."
+            )
+        return _functionals_pipeline(sr, n_jobs, memory, verbose, classifier_params)
+    features = "logmel" if features is None else features
+    cnn = _cnn_pipeline(features, sr, max_frames, n_jobs, memory, verbose, classifier_params)
+    if model == "cnn":
+        return cnn
+    from .ensemble import LateFusionClassifier
+
+    functionals = _functionals_pipeline(sr, n_jobs, memory, verbose, {})
+    return LateFusionClassifier([("functionals", functionals), ("cnn", cnn)])
+
+
+def _functionals_pipeline(
+    sr: int, n_jobs: int | None, memory: Any, verbose: int, classifier_params: dict
+) -> Pipeline:
+    from sklearn.linear_model import LogisticRegression
+
+    from .preprocessing import SpeakerStandardScaler
+
+    params = {"C": _FUNCTIONALS_C, "max_iter": 2000, **classifier_params}
+    return Pipeline(
+        [
+            ("features", FunctionalsExtractor(sr=sr, n_jobs=n_jobs, verbose=verbose)),
+            # Random speaker context in training: one model for files alone and in context.
+            ("scaler", SpeakerStandardScaler(training_context="random")),
+            ("classifier", LogisticRegression(**params)),
+        ],
+        memory=memory,
+    )
+
+
+def _cnn_pipeline(
+    features: str,
+    sr: int,
+    max_frames: int | None,
+    n_jobs: int | None,
+    memory: Any,
+    verbose: int,
+    classifier_params: dict,
+) -> Pipeline:
     from ._estimator import SERClassifier
 
     if features not in _FEATURES:
@@ -132,6 +211,7 @@ def make_ser_pipeline(
         "sr": sr,
         "max_frames": max_frames,
         "pad_mode": "wrap",
+        "crop": "cover",
         "n_jobs": n_jobs,
         "verbose": verbose,
     }
