@@ -23,6 +23,7 @@ _LAZY = {
     "MelSpectrogramExtractor": ".features",
     "MFCCExtractor": ".features",
     "FeatureStatistics": ".features",
+    "FunctionalsExtractor": ".features",
     "FeatureStack": ".features",
     "Segmenter": ".features",
     "transform_to_memmap": ".features",
