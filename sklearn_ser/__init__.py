@@ -27,12 +27,21 @@ _LAZY = {
     "FeatureStack": ".features",
     "Segmenter": ".features",
     "transform_to_memmap": ".features",
+    "SpeakerStandardScaler": ".preprocessing",
     "SERClassifier": "._estimator",
     "make_ser_pipeline": "._pipeline",
     "save_model": "._persistence",
     "load_model": "._persistence",
 }
-_SUBMODULES = {"datasets", "features", "metrics", "model_selection", "models", "plotting"}
+_SUBMODULES = {
+    "datasets",
+    "features",
+    "metrics",
+    "model_selection",
+    "models",
+    "plotting",
+    "preprocessing",
+}
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 

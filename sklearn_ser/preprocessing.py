@@ -1,0 +1,335 @@
+"""Per-speaker standardisation: the one place where speaker statistics are computed."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["SpeakerStandardScaler", "SpeakerStatistics"]
+
+_CHUNK = 256  # samples per pass when summing, so a memory map is never loaded whole
+_MIN_SCALE = 1e-6
+
+
+class SpeakerStatistics(NamedTuple):
+    """Each sample's speaker (``codes``, rows of ``mean`` and ``scale``) and its statistics.
+
+    ``mean`` and ``scale`` have shape ``(n_speakers, n_features)``: standardise sample ``i``
+    by ``(X[i] - mean[codes[i]]) / scale[codes[i]]`` along the feature axis.
+    """
+
+    codes: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+
+
+class _Moments(NamedTuple):
+    codes: np.ndarray
+    total: np.ndarray  # (n_groups, n_features): sum of the values
+    total_sq: np.ndarray  # sum of their squares
+    count: np.ndarray  # (n_groups,): values per feature summed
+
+
+def _feature_axis(ndim: int) -> int:
+    """Axis of the features: columns of a 2-D matrix, bins (axis -2) of spectrogram-like arrays."""
+    return 1 if ndim == 2 else ndim - 2
+
+
+def _check_groups(groups: Any, n_samples: int, name: str = "groups") -> np.ndarray | None:
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n_samples,):
+        raise ValueError(
+            f"{name} must have one entry per sample ({n_samples}), got shape {groups.shape}."
+        )
+    return groups
+
+
+def _moments(X: Any, groups: np.ndarray | None) -> _Moments:
+    """Per-group sums of each feature; ``groups=None`` makes every sample its own group.
+
+    Accumulated in float64 over chunks of samples, so a memory map is read once, in pieces.
+    """
+    n_samples = X.shape[0]
+    if groups is None:
+        codes = np.arange(n_samples)
+    else:
+        codes = np.unique(groups, return_inverse=True)[1].ravel()
+    n_groups = int(codes.max()) + 1 if n_samples else 0
+    axis = _feature_axis(X.ndim)
+    others = tuple(i for i in range(1, X.ndim) if i != axis)
+    n_features = X.shape[axis]
+    total, total_sq = np.zeros((n_groups, n_features)), np.zeros((n_groups, n_features))
+    for start in range(0, n_samples, _CHUNK):
+        part = np.asarray(X[start : start + _CHUNK], dtype=np.float64)
+        part_codes = codes[start : start + _CHUNK]
+        np.add.at(total, part_codes, part.sum(axis=others))
+        np.add.at(total_sq, part_codes, np.square(part).sum(axis=others))
+    cells = int(np.prod(X.shape[1:])) // max(n_features, 1)  # values of a feature per sample
+    count = np.bincount(codes, minlength=n_groups).astype(np.float64) * cells
+    return _Moments(codes, total, total_sq, count)
+
+
+class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Standardise each speaker's features with that speaker's own mean and spread.
+
+    What tells speakers apart (vocal tract, pitch range, level, microphone) shifts every
+    feature of their recordings; emotion is what varies *within* a speaker. Standardising
+    each speaker's features with the statistics of that speaker's (unlabelled) recordings
+    removes much of the first and keeps the second, and is the largest single gain on
+    speakers never heard (Schuller et al.; Keesing et al., Interspeech 2021).
+
+    Each speaker's statistics are shrunk toward the training set's as if the speaker had
+    ``prior_utterances`` more utterances of the training average, so a speaker with few
+    recordings is standardised mostly like a plain :class:`~sklearn.preprocessing.StandardScaler`
+    would, and one with many mostly by its own statistics.
+
+    Speakers are given by ``groups`` in :meth:`fit` and :meth:`transform`. **Without
+    groups, every sample is standardised on its own**: the output for a sample never
+    depends on the other samples of ``X``. With scikit-learn's metadata routing enabled
+    (``sklearn.set_config(enable_metadata_routing=True)``) the scaler requests ``groups`` in
+    ``fit`` and ``transform`` by default, so speaker ids passed to a
+    :class:`~sklearn.pipeline.Pipeline`, :class:`~sklearn.model_selection.GridSearchCV`
+    or :func:`~sklearn.model_selection.cross_validate` reach it.
+
+    2-D input ``(n_samples, n_features)`` is standardised per column (e.g. functionals);
+    spectrogram-like input ``(n_samples, n_bins, n_frames)`` or
+    ``(n_samples, n_segments, n_bins, n_frames)`` per bin (axis -2), over all the frames of
+    a speaker's utterances.
+
+    Parameters
+    ----------
+    prior_utterances : float, default=5.0
+        Weight of the training statistics, in utterances, when estimating a speaker's. 0
+        gives the plain per-speaker z-score (each speaker by its own statistics alone).
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+        Mean of each feature over the training data.
+    scale_ : ndarray of shape (n_features,)
+        Standard deviation of each feature over the training data.
+    speaker_scale_ : ndarray of shape (n_features,)
+        Standard deviation of each feature within a speaker, pooled over the training
+        speakers: what a speaker's own spread is shrunk toward. Equal to ``scale_`` when
+        fitted without ``groups``.
+    n_speakers_ : int
+        Number of training speakers (0 when fitted without ``groups``).
+    n_features_in_ : int
+        Size of the feature axis seen in :meth:`fit` (axis 1 of 2-D input, else axis -2).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D ``X`` given as a DataFrame with string column names.
+
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : the same with the training set's statistics only.
+    sklearn_ser.SERClassifier : ``standardize="speaker"`` applies this scaler inside the
+        network's input pipeline.
+
+    Examples
+    --------
+    Two speakers whose features differ by an offset: after per-speaker standardisation
+    their emotion contrast is on the same scale.
+
+    >>> import numpy as np
+    >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+    >>> X = np.array([[1.0], [3.0], [11.0], [13.0]])
+    >>> speakers = ["a", "a", "b", "b"]
+    >>> scaler = SpeakerStandardScaler(prior_utterances=0).fit(X, groups=speakers)
+    >>> scaler.transform(X, groups=speakers).ravel().tolist()
+    [-1.0, 1.0, -1.0, 1.0]
+
+    Without ``groups`` each sample is standardised alone, the same whatever else is in X:
+
+    >>> scaler = SpeakerStandardScaler().fit(X, groups=speakers)
+    >>> alone = scaler.transform(X[:1])
+    >>> bool(np.allclose(alone, scaler.transform(X)[:1]))
+    True
+
+    In a pipeline, with metadata routing:
+
+    >>> import sklearn
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.svm import SVC
+    >>> y = ["calm", "angry", "calm", "angry"]
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     pipe = make_pipeline(SpeakerStandardScaler(), SVC()).fit(X, y, groups=speakers)
+    ...     pipe.predict(X, groups=speakers).tolist()
+    ['calm', 'angry', 'calm', 'angry']
+    """
+
+    # Speaker ids flow to fit and transform by default once routing is enabled.
+    __metadata_request__fit: ClassVar[dict] = {"groups": True}
+    __metadata_request__transform: ClassVar[dict] = {"groups": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        "prior_utterances": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, prior_utterances: float = 5.0):
+        self.prior_utterances = prior_utterances
+
+    def _validate(self, X: Any, reset: bool) -> np.ndarray:
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            dtype=[np.float64, np.float32],
+            skip_check_array=False,
+        )
+        if X.ndim < 2:
+            raise ValueError(f"SpeakerStandardScaler needs 2-D or higher X, got shape {X.shape}.")
+        n_features = X.shape[_feature_axis(X.ndim)]
+        if reset:
+            # validate_data counts axis 1; spectrogram-like input has its features on axis -2.
+            self.n_features_in_ = n_features
+        elif n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features (axis {_feature_axis(X.ndim)}), but "
+                f"SpeakerStandardScaler was fitted with {self.n_features_in_}."
+            )
+        return X
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> SpeakerStandardScaler:
+        """Learn the training statistics the speakers' own are shrunk toward.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ..., n_bins, n_frames)
+            Training features.
+        y : None
+            Ignored.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample. Without it, the spread within a speaker cannot be
+            measured and is taken as the overall spread, with a warning.
+
+        Returns
+        -------
+        self : SpeakerStandardScaler
+        """
+        X = self._validate(X, reset=True)
+        groups = _check_groups(groups, X.shape[0])
+        self._fit_moments(_moments(X, groups), fitted_with_groups=groups is not None)
+        return self
+
+    def _fit_moments(self, moments: _Moments, *, fitted_with_groups: bool) -> None:
+        total, total_sq, count = moments.total, moments.total_sq, moments.count
+        mean = total.sum(0) / count.sum()
+        std = np.sqrt(np.maximum(total_sq.sum(0) / count.sum() - mean**2, 0.0))
+        self.mean_ = mean
+        self.scale_ = np.maximum(std, _MIN_SCALE)
+        self.n_samples_seen_ = len(moments.codes)
+        if fitted_with_groups:
+            group_mean = total / count[:, None]
+            within = (total_sq - count[:, None] * group_mean**2).sum(0) / count.sum()
+            self.speaker_scale_ = np.maximum(np.sqrt(np.maximum(within, 0.0)), _MIN_SCALE)
+            self.n_speakers_ = len(count)
+        else:
+            warnings.warn(
+                "SpeakerStandardScaler was fitted without groups, so it cannot tell speakers "
+                "apart: pass fit(X, groups=speaker_ids), or in a pipeline or search enable "
+                "metadata routing (sklearn.set_config(enable_metadata_routing=True)) and pass "
+                "groups=speaker_ids to its fit.",
+                UserWarning,
+                stacklevel=4,  # the caller of fit, past the _fit_context wrapper
+            )
+            self.speaker_scale_ = self.scale_.copy()
+            self.n_speakers_ = 0
+
+    def speaker_statistics(self, X: Any, groups: Any = None) -> SpeakerStatistics:
+        """Each speaker's shrunk mean and scale, without standardising ``X``.
+
+        Used where ``X`` is too large to copy (a memory map standardised batch by batch).
+
+        Parameters
+        ----------
+        X : array-like
+            Features of the shape seen in :meth:`fit` (not validated again: pass the
+            array :meth:`transform` would get).
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample; None: every sample alone.
+
+        Returns
+        -------
+        statistics : SpeakerStatistics
+            ``codes`` (n_samples,), ``mean`` and ``scale`` (n_speakers, n_features).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+        >>> X = np.array([[1.0], [3.0], [11.0], [13.0]])
+        >>> scaler = SpeakerStandardScaler(prior_utterances=0).fit(X, groups=[0, 0, 1, 1])
+        >>> stats = scaler.speaker_statistics(X, groups=[0, 0, 1, 1])
+        >>> stats.codes.tolist(), stats.mean.ravel().tolist()
+        ([0, 0, 1, 1], [2.0, 12.0])
+        """
+        check_is_fitted(self, "mean_")
+        groups = _check_groups(groups, X.shape[0])
+        moments = _moments(X, groups)
+        total, total_sq, count = moments.total, moments.total_sq, moments.count
+        own_mean = total / count[:, None]
+        own_var = np.maximum(total_sq / count[:, None] - own_mean**2, 0.0)
+        cells = count.sum() / max(X.shape[0], 1)  # values of a feature in one sample
+        weight = (count / (count + self.prior_utterances * cells))[:, None]
+        mean = weight * own_mean + (1 - weight) * self.mean_
+        var = weight * own_var + (1 - weight) * self.speaker_scale_**2
+        return SpeakerStatistics(moments.codes, mean, np.maximum(np.sqrt(var), _MIN_SCALE))
+
+    def transform(self, X: Any, groups: Any = None) -> np.ndarray:
+        """Standardise each speaker's samples with that speaker's (shrunk) statistics.
+
+        Parameters
+        ----------
+        X : array-like of the shape seen in :meth:`fit`
+            Features.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample. None: every sample is standardised alone, so its
+            output does not depend on the rest of ``X``.
+
+        Returns
+        -------
+        X_new : ndarray of the shape and dtype of ``X``
+            Standardised features.
+        """
+        check_is_fitted(self, "mean_")
+        X = self._validate(X, reset=False)
+        codes, mean, scale = self.speaker_statistics(X, groups)
+        axis = _feature_axis(X.ndim)
+        shape = [len(mean)] + [1] * (X.ndim - 1)
+        shape[axis] = -1
+        mean, scale = mean.reshape(shape), scale.reshape(shape)
+        return ((X - mean[codes]) / scale[codes]).astype(X.dtype, copy=False)
+
+    def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:
+        """Fit, then standardise ``X`` with the same speakers.
+
+        Parameters
+        ----------
+        X : array-like
+            Training features.
+        y : None
+            Ignored.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample, for :meth:`fit` and :meth:`transform`.
+
+        Returns
+        -------
+        X_new : ndarray of the shape and dtype of ``X``
+        """
+        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
