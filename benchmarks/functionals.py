@@ -108,37 +108,48 @@ def per_speaker_zscore(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def loso(X: np.ndarray, y: np.ndarray, groups: np.ndarray, protocol: str, n_jobs: int) -> dict:
-    """Leave-one-speaker-out UA/WA with C chosen on inner speaker folds."""
+    """Leave-one-speaker-out UA/WA with C chosen on inner speaker folds.
+
+    Per outer fold, the scaler of the protocol is fitted on the training speakers, and the
+    RBF kernel (gamma="scale" of the scaled training matrix, as SVC computes it) is
+    computed once: GridSearchCV then selects C over inner leave-one-speaker-out folds on
+    that precomputed kernel. This is the pipeline scaler -> SVC(rbf) except that the inner
+    folds reuse the outer fold's (unsupervised) scaling, which makes the search ten times
+    cheaper.
+    """
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
+    from sklearn.metrics.pairwise import rbf_kernel
     from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
     X = np.nan_to_num(np.asarray(X, dtype=np.float64))  # openSMILE can emit NaN on rare files
     pred = np.empty_like(y)
     chosen, fold_ua = [], []
-    scaler, _ = speaker_scaler()
+    speaker, _ = speaker_scaler()
     for train, test in LeaveOneGroupOut().split(X, y, groups):
         Xtr, Xte = X[train], X[test]
         if protocol == "speaker ctx":
-            if scaler is not None:
-                scaler.fit(Xtr, groups=groups[train])
-                Xtr = scaler.transform(Xtr, groups=groups[train])
-                Xte = scaler.transform(Xte, groups=groups[test])
+            if speaker is not None:
+                speaker.fit(Xtr, groups=groups[train])
+                Xtr = speaker.transform(Xtr, groups=groups[train])
+                Xte = speaker.transform(Xte, groups=groups[test])
             else:  # each speaker by its own statistics: no label, no other speaker involved
                 Xtr = per_speaker_zscore(Xtr, groups[train])
                 Xte = per_speaker_zscore(Xte, groups[test])
+        scaler = StandardScaler().fit(Xtr)
+        Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+        gamma = 1.0 / (Xtr.shape[1] * Xtr.var())
         search = GridSearchCV(
-            make_pipeline(StandardScaler(), SVC(kernel="rbf")),
-            {"svc__C": C_GRID},
+            SVC(kernel="precomputed"),
+            {"C": C_GRID},
             cv=LeaveOneGroupOut(),
             scoring="balanced_accuracy",
             n_jobs=n_jobs,
         )
-        search.fit(Xtr, y[train], groups=groups[train])
-        pred[test] = search.predict(Xte)
-        chosen.append(float(search.best_params_["svc__C"]))
+        search.fit(rbf_kernel(Xtr, gamma=gamma), y[train], groups=groups[train])
+        pred[test] = search.predict(rbf_kernel(Xte, Xtr, gamma=gamma))
+        chosen.append(float(search.best_params_["C"]))
         fold_ua.append(balanced_accuracy_score(y[test], pred[test]))
     return {
         "ua": 100 * balanced_accuracy_score(y, pred),

@@ -38,6 +38,26 @@ def test_shapes_and_names(feature_set):
     assert X.dtype == np.float64 and np.isfinite(X).all()
 
 
+def test_extended_contains_compact():
+    waves = [_voice(), _voice(300, 0.7)]
+    compact, extended = (FunctionalsExtractor(feature_set=s).fit(waves) for s in SETS)
+    names = list(extended.get_feature_names_out())
+    cols = [names.index(n) for n in compact.get_feature_names_out()]
+    np.testing.assert_allclose(extended.transform(waves)[:, cols], compact.transform(waves))
+
+
+def test_pauses_do_not_change_all_frame_functionals():
+    # Functionals of non-pitch LLDs are taken over the active frames: silence padding
+    # around an utterance leaves its level statistics (nearly) unchanged.
+    fx = FunctionalsExtractor(feature_set="compact").fit([_voice()])
+    voice = _voice(seconds=0.5)
+    padded = np.concatenate([np.zeros(SR // 2, np.float32), voice, np.zeros(SR // 2, np.float32)])
+    X = fx.transform([voice, padded])
+    assert (
+        abs(np.diff(_column(fx, X, "loudness_mean"))[0]) < 0.1 * _column(fx, X, "loudness_mean")[0]
+    )
+
+
 def test_set_sizes():
     assert 80 <= FunctionalsExtractor(feature_set="compact").fit([[0.0] * 9]).n_features_out_ <= 130
     assert FunctionalsExtractor(feature_set="extended").fit([[0.0] * 9]).n_features_out_ > 3000
