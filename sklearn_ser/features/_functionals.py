@@ -637,7 +637,7 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     feature_set : {"compact", "extended"}, default="extended"
         Which functionals to compute.
 
-        - ``"compact"`` (about 100 features, in the spirit of eGeMAPS): pitch level, range and
+        - ``"compact"`` (90 features, in the spirit of eGeMAPS): pitch level, range and
           contour (F0 in semitones over voiced frames: mean, std, 20th/50th/80th
           percentiles, 20-80 range, slope, rise and fall time), loudness (same statistics
           and its peak rate), harmonic-to-noise ratio, spectral balance (slopes 0-500 Hz and
