@@ -408,11 +408,11 @@ def _llds(y: np.ndarray, an: _Analysis) -> tuple[dict, np.ndarray]:
     loud_enough = (d["log_energy"] > peak_db - 45.0) & (d["log_energy"] > -70.0)
     f0, aperiodicity = _yin(y, an.sr, an.fmin, an.fmax, an.yin_length, an.hop, loud_enough)
     f0, aperiodicity = f0[:T], aperiodicity[:T]
-    voiced = loud_enough & (aperiodicity < _VOICING_THRESHOLD) & (f0 >= an.fmin) & (f0 <= an.fmax)
+    has_pitch = loud_enough & (f0 >= an.fmin) & (f0 <= an.fmax)
+    voiced = has_pitch & (aperiodicity < _VOICING_THRESHOLD)
     if T > 2:  # a three-frame majority: no single-frame voicing blips or gaps
-        voiced[1:-1] = (
-            voiced[:-2].astype(np.int8) + voiced[1:-1] + voiced[2:].astype(np.int8)
-        ) >= 2
+        votes = voiced[:-2].astype(np.int8) + voiced[1:-1] + voiced[2:].astype(np.int8)
+        voiced[1:-1] = (votes >= 2) & has_pitch[1:-1]
     d["voicing_prob"] = np.where(loud_enough, 1.0 - aperiodicity, 0.0)
     ap = np.clip(aperiodicity, 1e-3, 1 - 1e-3)
     d["hnr"] = 10 * np.log10((1 - ap) / ap)
