@@ -210,6 +210,7 @@ def test_resampled_input_matches(tmp_path):
         ({"feature_set": "huge"}, "feature_set"),
         ({"fmin": 300.0, "fmax": 200.0}, "fmax"),
         ({"sr": 0}, "sr"),
+        ({"sr": 1000, "fmax": 600.0}, "fmax"),
     ],
 )
 def test_bad_parameters(params, match):

@@ -272,7 +272,7 @@ class _Analysis:
         self.window = _window("hann", self.win, self.n_fft)
         # YIN needs two periods of the lowest F0 in a frame.
         self.yin_length = 16 * int(np.ceil(2 * np.ceil(sr / fmin) / 16))
-        self.fmin, self.fmax = float(fmin), float(min(fmax, sr / 4))
+        self.fmin, self.fmax = float(fmin), float(fmax)
         self.freqs = np.arange(1 + self.n_fft // 2) * sr / self.n_fft
         self.frame_rate = sr / self.hop
         self.mel = librosa.filters.mel(sr=sr, n_fft=self.n_fft, n_mels=26, fmin=20.0).astype(
@@ -665,7 +665,7 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         Sampling rate the audio is resampled to before analysis. Waveforms given as arrays
         are taken to be at this rate.
     fmin, fmax : float, default=50.0, 600.0
-        Range of F0 searched by YIN, in Hz.
+        Range of F0 searched by YIN, in Hz (``fmax`` at most ``sr / 4``).
     n_jobs : int or None, default=None
         Parallel jobs over chunks of utterances (joblib; None means 1).
     verbose : int, default=0
@@ -751,10 +751,10 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"FunctionalsExtractor: fmax must be > fmin={self.fmin}, got {self.fmax!r}."
             )
-        if self.fmin < 2.2 * self.sr / 8192:
+        if self.fmax > self.sr / 4:
             raise ValueError(
-                f"FunctionalsExtractor: fmin must be >= {2.2 * self.sr / 8192:.1f} Hz at "
-                f"sr={self.sr}, got {self.fmin!r}."
+                f"FunctionalsExtractor: fmax must be <= sr / 4 = {self.sr / 4:g} Hz (YIN needs "
+                f"a few samples per period), got {self.fmax!r}."
             )
         self._sources(X, reset=True)
         self.n_features_out_ = len(_set_names(self.feature_set))
