@@ -19,6 +19,10 @@ _LAZY = {
     "load_audio": "._audio",
     "audio_durations": "._audio",
     "as_audio_sources": "._audio",
+    "detect_speech": "._audio",
+    "NoSpeechWarning": "._audio",
+    "predict_timeline": "._timeline",
+    "Timeline": "._timeline",
     "SpectrogramExtractor": ".features",
     "MelSpectrogramExtractor": ".features",
     "MFCCExtractor": ".features",
@@ -28,6 +32,7 @@ _LAZY = {
     "Segmenter": ".features",
     "transform_to_memmap": ".features",
     "SpeakerStandardScaler": ".preprocessing",
+    "LateFusionClassifier": ".ensemble",
     "SERClassifier": "._estimator",
     "make_ser_pipeline": "._pipeline",
     "save_model": "._persistence",
@@ -35,6 +40,7 @@ _LAZY = {
 }
 _SUBMODULES = {
     "datasets",
+    "ensemble",
     "features",
     "metrics",
     "model_selection",

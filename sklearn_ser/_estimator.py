@@ -1,41 +1,53 @@
-"""SERClassifier: a scikit-learn classifier that trains the library's CNNs with skorch."""
+"""SERClassifier: a scikit-learn classifier that trains the library's CNNs with skorch.
+
+The estimator holds the parameters, validates them (one constraints table), computes the
+input statistics (:mod:`sklearn_ser.preprocessing`, the one place speaker statistics live)
+and trains in a few named steps; the skorch net, its losses, training step and checkpoint
+callback are in :mod:`sklearn_ser._net`.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
-import numbers
 import os
 import warnings
-from pathlib import Path
-from typing import Any, NamedTuple
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring
-from skorch.dataset import Dataset, unpack_data
 from skorch.helper import predefined_split
-from skorch.hf import AccelerateMixin
-from skorch.history import History
-from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import Subset
 
-from .models import CenterLoss, ModelOutput, MultitaskCNN
+# _SERNet & co. are also reachable here, where models pickled before the split look for them.
+from ._net import (
+    OPTIMIZERS,
+    _AcceleratedSERNet,
+    _ArrayDataset,
+    _Checkpoint,
+    _SERNet,
+    _softmax,
+    _valid_ua,
+)
+from .models import MultitaskCNN
+from .preprocessing import SpeakerStandardScaler, SpeakerStatistics, _check_groups, _moments
 
 __all__ = ["SERClassifier"]
 
 # Utterances of the training average that each speaker's statistics are shrunk toward.
 _PRIOR_UTTERANCES = 5
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+# Weight of the reconstruction loss when lambda_recon="auto" and the module has a decoder.
+_AUTO_LAMBDA_RECON = 0.1
 # Parameters routed to the skorch net, as skorch names them.
 _ROUTED_PREFIXES = (
     "module__",
@@ -47,297 +59,23 @@ _ROUTED_PREFIXES = (
 )
 
 
-def _softmax(logits: torch.Tensor) -> torch.Tensor:
-    # A named function (not a lambda) so that fitted models pickle.
-    return torch.softmax(logits.float(), dim=-1)
+class _SubclassOf(HasMethods):
+    """Parameter constraint: a class derived from ``base`` (e.g. a torch.nn.Module class).
 
-
-def _valid_ua(net: NeuralNetClassifier, X: Any, y: Any) -> float:
-    return balanced_accuracy_score(y, net.predict(X))
-
-
-class _Moments(NamedTuple):
-    """Per-speaker sums of each bin: ``codes`` maps samples to rows of the others."""
-
-    codes: np.ndarray
-    total: np.ndarray
-    total_sq: np.ndarray
-    count: np.ndarray
-
-
-class _ArrayDataset(Dataset):
-    """skorch Dataset over an array (possibly a read-only memory map), row by row.
-
-    With ``codes``, row ``i`` is standardised per bin (axis -2) with ``mean[codes[i]]`` and
-    ``scale[codes[i]]``: the statistics of its speaker.
+    Derives from scikit-learn's ``HasMethods`` only so that its parameter validation
+    accepts it as a constraint object.
     """
 
-    def __init__(
-        self,
-        X: Any,
-        y: Any = None,
-        length: Any = None,
-        *,
-        codes: np.ndarray | None = None,
-        mean: np.ndarray | None = None,
-        scale: np.ndarray | None = None,
-    ):
-        super().__init__(X, y, length)
-        self.codes, self.mean, self.scale = codes, mean, scale
+    def __init__(self, base: type, description: str):
+        super().__init__(["__call__"])
+        self.base = base
+        self.description = description
 
-    def __getitem__(self, i: int) -> tuple:
-        Xi, yi = super().__getitem__(i)
-        if self.codes is not None:
-            code = self.codes[i]
-            Xi = (Xi - self.mean[code][:, None]) / self.scale[code][:, None]
-        return Xi, yi
+    def is_satisfied_by(self, val: Any) -> bool:
+        return isinstance(val, type) and issubclass(val, self.base)
 
-    def transform(self, X: Any, y: Any) -> tuple:
-        X, y = super().transform(X, y)
-        if isinstance(X, np.ndarray) and not X.flags.writeable:
-            X = np.array(X)
-        return X, y
-
-
-class _SERNet(NeuralNetClassifier):
-    """skorch net whose loss is cross-entropy + center loss + reconstruction MSE.
-
-    The hooks are skorch's: :meth:`initialize_criterion` adds the center loss (its centres
-    are buffers, so they move with ``device`` and are saved with the weights),
-    :meth:`get_loss` combines the three terms and records each in the history, and
-    :meth:`train_step_single` augments the batch, stops on a non-finite loss and applies
-    the centre update.
-    """
-
-    def __init__(
-        self,
-        *args: Any,
-        lambda_center: float = 0.0,
-        center_alpha: float = 0.5,
-        lambda_recon: float = 0.0,
-        augment: Any = None,
-        mixed_precision: bool = False,
-        input_mean: Any = None,
-        input_scale: Any = None,
-        window_frames: int | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(*args, **kwargs)
-        self.window_frames = window_frames
-        self.input_mean = input_mean
-        self.input_scale = input_scale
-        self.lambda_center = lambda_center
-        self.center_alpha = center_alpha
-        self.lambda_recon = lambda_recon
-        self.augment = augment
-        self.mixed_precision = mixed_precision
-
-    def initialize_criterion(self) -> _SERNet:
-        super().initialize_criterion()
-        # skorch builds the module before the criterion, so its embedding size is known.
-        self.center_loss_ = CenterLoss(
-            self.module__n_classes, self._probe_embedding_dim(), alpha=self.center_alpha
-        )
-        return self
-
-    def _probe_embedding_dim(self) -> int:
-        module = self.module_
-        if hasattr(module, "embedding_dim"):
-            return int(module.embedding_dim)
-        shape = (2, *self.module__input_shape)
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
-            out = module(torch.zeros(shape, device=self.device))
-        module.train(was_training)
-        return int(out[1].shape[1])
-
-    def standardize(self, X: Any) -> torch.Tensor:
-        """Move a batch to the device and standardise each bin (axis -2).
-
-        Done per batch, not on the whole array, so that memory-mapped features stream
-        from disk instead of being copied into memory.
-        """
-        X = to_tensor(X, device=self.device).float()
-        if self.input_mean is None:
-            return X
-        shape = [1] * X.ndim
-        shape[-2] = -1
-        mean = torch.as_tensor(self.input_mean, device=X.device).view(shape)
-        scale = torch.as_tensor(self.input_scale, device=X.device).view(shape)
-        return (X - mean) / scale
-
-    def _random_crop(self, X: torch.Tensor) -> torch.Tensor:
-        """One random window per sample (training): a random time shift of the utterance."""
-        n_frames, window = X.shape[-1], self.window_frames
-        if window is None or n_frames <= window:
-            return X
-        starts = torch.randint(0, n_frames - window + 1, (X.shape[0],))
-        return torch.stack([x[..., int(s) : int(s) + window] for x, s in zip(X, starts)])
-
-    def _windowed_infer(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and embeddings averaged over half-overlapping windows covering X."""
-        n_frames, window = X.shape[-1], self.window_frames
-        if window is None or n_frames <= window:
-            out = self.infer(X)
-            return out.logits, out.embedding
-        hop = max(window // 2, 1)
-        starts = list(range(0, n_frames - window + 1, hop))
-        if starts[-1] != n_frames - window:
-            starts.append(n_frames - window)  # the last window ends on the last frame
-        windows = torch.cat([X[..., s : s + window] for s in starts])
-        out = self.infer(windows)
-        n = X.shape[0]
-        logits = out.logits.view(len(starts), n, -1).mean(0)
-        embedding = out.embedding.view(len(starts), n, -1).mean(0)
-        return logits, embedding
-
-    def _autocast(self) -> Any:
-        if not self.mixed_precision:
-            return contextlib.nullcontext()
-        device_type = torch.device(self.device or "cpu").type
-        return torch.autocast(
-            device_type=device_type, dtype=torch.bfloat16, enabled=bool(self.mixed_precision)
-        )
-
-    def infer(self, x: Any, **fit_params: Any) -> ModelOutput:
-        with self._autocast():
-            out = super().infer(x, **fit_params)
-        if not isinstance(out, tuple) or len(out) != 3:
-            raise TypeError(
-                f"{type(self.module_).__name__}.forward must return (logits, embedding, "
-                f"reconstruction), e.g. a sklearn_ser.models.ModelOutput; got {type(out)}."
-            )
-        if self.mixed_precision:
-            out = ModelOutput(*(None if t is None else t.float() for t in out))
-        return ModelOutput(*out)
-
-    def get_loss(
-        self, y_pred: Any, y_true: Any, X: Any = None, training: bool = False
-    ) -> torch.Tensor:
-        logits, embedding, reconstruction = y_pred
-        y_true = to_tensor(y_true, device=self.device)
-        ce = self.criterion_(logits, y_true)
-        loss = ce
-        prefix = "train" if training else "valid"
-        self.history.record_batch(f"{prefix}_ce", ce.item())
-        if self.lambda_center > 0:
-            center = self.center_loss_(embedding, y_true)
-            loss = loss + self.lambda_center * center
-            self.history.record_batch(f"{prefix}_center", center.item())
-        if self.lambda_recon > 0 and reconstruction is None:
-            raise ValueError(
-                f"lambda_recon={self.lambda_recon} needs a module with a decoder, but "
-                f"{type(self.module_).__name__} returned no reconstruction; set "
-                "lambda_recon=0 (CNNLSTM has no decoder)."
-            )
-        if self.lambda_recon > 0:
-            target = to_tensor(X, device=self.device)
-            recon = nn.functional.mse_loss(reconstruction, target)
-            loss = loss + self.lambda_recon * recon
-            self.history.record_batch(f"{prefix}_recon", recon.item())
-        return loss
-
-    def train_step_single(self, batch: Any, **fit_params: Any) -> dict:
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = self._random_crop(self.standardize(Xi))
-        X_in = self.augment(Xi) if self.augment is not None else Xi
-        y_pred = self.infer(X_in, **fit_params)
-        # The clean input is the reconstruction target: with augmentation the decoder
-        # learns to fill in what was masked.
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        if not torch.isfinite(loss):
-            epoch = len(self.history)
-            batch_idx = len(self.history[-1]["batches"])
-            raise FloatingPointError(
-                f"Training loss became {loss.item()} at epoch {epoch}, batch {batch_idx}; "
-                "training stopped and the model keeps its last finite-loss weights. "
-                "Lower lr, or check the input features for extreme values."
-            )
-        self._backward(loss)
-        if self.lambda_center > 0:
-            self.center_loss_.update_centers(y_pred.embedding, to_tensor(yi, self.device))
-        return {"loss": loss, "y_pred": (y_pred.logits, y_pred.embedding)}
-
-    def _backward(self, loss: torch.Tensor) -> None:
-        loss.backward()
-
-    def validation_step(self, batch: Any, **fit_params: Any) -> dict:
-        self._set_training(False)
-        Xi, yi = unpack_data(batch)
-        Xi = self.standardize(Xi)
-        with torch.no_grad():
-            if self.window_frames is not None and Xi.shape[-1] > self.window_frames:
-                logits, embedding = self._windowed_infer(Xi)
-                y_true = to_tensor(yi, device=self.device)
-                loss = self.criterion_(logits, y_true)
-                self.history.record_batch("valid_ce", loss.item())
-            else:
-                out = self.infer(Xi, **fit_params)
-                loss = self.get_loss(out, yi, X=Xi, training=False)
-                logits, embedding = out.logits, out.embedding
-        # Cached by scoring callbacks, which move outputs as plain tuples of tensors.
-        return {"loss": loss, "y_pred": (logits, embedding)}
-
-    def evaluation_step(self, batch: Any, training: bool = False) -> tuple:
-        # skorch moves outputs between devices as plain tuples of tensors:
-        # drop the reconstruction (possibly None), keep (logits, embedding).
-        self.check_is_fitted()
-        Xi, _ = unpack_data(batch)
-        with torch.set_grad_enabled(training):
-            self._set_training(training)
-            return self._windowed_infer(self.standardize(Xi))
-
-
-class _Checkpointer(Callback):
-    """Save the whole training state after every epoch; restore the LR schedule on resume.
-
-    The file holds tensors and plain Python values only, written atomically, and is read
-    back with ``torch.load(weights_only=True)``, which runs no code.
-    """
-
-    def __init__(self, path: Path, identity: dict, resume_state: dict | None = None):
-        self.path = path
-        self.identity = identity
-        self.resume_state = resume_state
-
-    def on_train_begin(self, net: Any, **kwargs: Any) -> None:
-        scheduler = dict(net.callbacks_).get("lr_schedule")
-        if self.resume_state is not None and scheduler is not None:
-            scheduler.lr_scheduler_.load_state_dict(self.resume_state["scheduler"])
-
-    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
-        scheduler = dict(net.callbacks_).get("lr_schedule")
-        state = {
-            **self.identity,
-            "module": net.module_.state_dict(),
-            "centers": net.center_loss_.state_dict(),
-            "optimizer": net.optimizer_.state_dict(),
-            "scheduler": scheduler.lr_scheduler_.state_dict() if scheduler else {},
-            "rng": torch.get_rng_state(),
-            "history": json.dumps(net.history.to_list()),
-        }
-        tmp = self.path.with_name(self.path.name + ".part")
-        torch.save(state, tmp)
-        os.replace(tmp, self.path)
-
-
-class _AcceleratedSERNet(AccelerateMixin, _SERNet):
-    """_SERNet trained through Hugging Face Accelerate (multi-GPU, multi-node).
-
-    The mixin prepares module, optimiser and data loaders; the training step stays this
-    library's (standardisation, augmentation, centre updates), with Accelerate's backward.
-    """
-
-    train_step_single = _SERNet.train_step_single
-
-    def _backward(self, loss: torch.Tensor) -> None:
-        self.accelerator.backward(loss)
-
-    def infer(self, x: Any, **fit_params: Any) -> ModelOutput:
-        with self.accelerator.autocast():
-            return super().infer(x, **fit_params)
+    def __str__(self) -> str:
+        return self.description
 
 
 class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -358,6 +96,15 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     :meth:`transform` returns the embeddings, so the classifier can stand mid-pipeline
     before any other estimator.
 
+    **Speaker context.** A prediction depends only on the sample itself, whatever else is
+    in ``X``, unless the caller passes ``groups`` (speaker ids) to say which samples share
+    a speaker. ``fit``, ``predict``, ``predict_proba``, ``transform`` and ``score`` request
+    ``groups`` through scikit-learn's metadata routing, so with
+    ``sklearn.set_config(enable_metadata_routing=True)`` speaker ids given to a
+    :class:`~sklearn.pipeline.Pipeline`, :class:`~sklearn.model_selection.GridSearchCV`,
+    :func:`~sklearn.model_selection.cross_validate` or
+    :class:`~sklearn.ensemble.StackingClassifier` reach the classifier.
+
     Parameters
     ----------
     module : class of torch.nn.Module, default=None
@@ -370,8 +117,12 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Weight of the center loss.
     center_alpha : float, default=0.5
         Learning rate of the class centres (Wen et al.'s update rule), in [0, 1].
-    lambda_recon : float, default=0.1
-        Weight of the reconstruction loss (needs a module with a decoder).
+    lambda_recon : float or "auto", default="auto"
+        Weight of the reconstruction loss. "auto": 0.1 when the module has a decoder
+        (its constructor takes ``reconstruct``, as :class:`~sklearn_ser.models.MultitaskCNN`
+        and :class:`~sklearn_ser.models.CNN3D` do, and ``module__reconstruct`` is not
+        False), else 0 (:class:`~sklearn_ser.models.CNNLSTM`), so the defaults suit every
+        shipped module. A number > 0 needs a module with a decoder.
     max_epochs : int, default=30
         Number of training epochs (fewer with early stopping).
     lr : float, default=1e-3
@@ -400,14 +151,23 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     standardize : {"corpus", "speaker"}, default="corpus"
         How each bin is standardised before the network. "corpus": with the mean and
         standard deviation of the training set. "speaker": with those of the speaker's own
-        utterances, in :meth:`fit` and at prediction, which removes much of what tells
-        speakers apart (vocal tract, level, recording channel) and helps on speakers never
-        heard. It needs no labels, only ``groups`` (speaker ids) passed to :meth:`fit` and
-        to :meth:`predict`, :meth:`predict_proba`, :meth:`transform` or :meth:`score`;
-        without ``groups`` all of ``X`` counts as one speaker, so predictions then depend
-        on what else is in ``X``. A speaker's statistics are shrunk toward the training
-        set's as if it had 5 more utterances of the training average, so one utterance
-        alone is standardised mostly like "corpus" does.
+        utterances (:class:`~sklearn_ser.preprocessing.SpeakerStandardScaler`), in
+        :meth:`fit` and at prediction, which removes much of what tells speakers apart
+        (vocal tract, level, recording channel) and helps on speakers never heard. It
+        needs no labels, only ``groups`` (speaker ids) passed to :meth:`fit` and to
+        :meth:`predict`, :meth:`predict_proba`, :meth:`transform` or :meth:`score`.
+        **Without groups every sample is standardised alone**, so a prediction never
+        depends on what else is in ``X``; fitting without groups warns. A speaker's
+        statistics are shrunk toward the training set's as if it had 5 more utterances of
+        the training average, so one utterance alone is standardised mostly like "corpus"
+        does.
+    speaker_context : {"full", "random"}, default="full"
+        With ``standardize="speaker"`` and ``groups`` in :meth:`fit`: the statistics each
+        training utterance is standardised with. "full": those of all its speaker's
+        training utterances. "random": those of a random subset of them that contains the
+        utterance (its size drawn uniformly from 1 to all, anew every epoch), so the
+        network learns from inputs standardised as in both prediction protocols: a file
+        alone (no ``groups``) and a speaker's files together (with ``groups``).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop when the validation
         UA has not improved for ``n_iter_no_change`` epochs, and keep the best weights.
@@ -441,6 +201,10 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     verbose : int, default=0
         With 1, print skorch's epoch table: the loss and its cross-entropy, center and
         reconstruction parts, and with early stopping the validation loss and UA.
+
+        ``verbose``, ``device``, ``callbacks``, ``accelerator`` and ``checkpoint`` are
+        run-time settings: :func:`~sklearn_ser.save_model` does not store them, and a
+        loaded model has their defaults.
     **kwargs : dict
         skorch-routed parameters: ``module__*`` (e.g. ``module__embedding_dim=64``),
         ``optimizer__*``, ``iterator_train__*``, ``iterator_valid__*``, ``criterion__*``,
@@ -456,11 +220,14 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Per-epoch training history.
     input_shape_ : tuple of int
         Per-sample shape of the network input.
+    scaler_ : SpeakerStandardScaler
+        The input statistics learned in :meth:`fit` (in float32 precision): the training
+        set's, and for ``standardize="speaker"`` what each speaker's are shrunk toward.
     feature_mean_, feature_scale_ : ndarray of shape (n_bins,)
-        Per-bin mean and standard deviation of the training data.
+        Per-bin mean and standard deviation of the training data (from ``scaler_``).
     speaker_scale_ : ndarray of shape (n_bins,)
-        Per-bin standard deviation within a speaker, pooled over the training speakers
-        (``groups``; all of the training data without them).
+        Per-bin standard deviation within a speaker, pooled over the training speakers;
+        equal to ``feature_scale_`` when fitted without ``groups`` (from ``scaler_``).
     device_ : str
         The device the model was trained on.
     n_features_in_ : int
@@ -489,13 +256,52 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     ((2, 2), (2, 8))
     """
 
+    # Speaker ids flow to these methods by default once metadata routing is enabled.
+    __metadata_request__fit: ClassVar[dict] = {"groups": True}
+    __metadata_request__predict: ClassVar[dict] = {"groups": True}
+    __metadata_request__predict_proba: ClassVar[dict] = {"groups": True}
+    __metadata_request__transform: ClassVar[dict] = {"groups": True}
+    __metadata_request__score: ClassVar[dict] = {"groups": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        "module": [None, _SubclassOf(nn.Module, "a torch.nn.Module class")],
+        "lambda_center": [Interval(Real, 0, None, closed="left")],
+        "center_alpha": [Interval(Real, 0, 1, closed="both")],
+        "lambda_recon": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [
+            StrOptions(set(OPTIMIZERS)),
+            _SubclassOf(torch.optim.Optimizer, "a torch.optim.Optimizer class"),
+        ],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine"}), None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "augment": [callable, None],
+        "window_frames": [Interval(Integral, 1, None, closed="left"), None],
+        "standardize": [StrOptions({"corpus", "speaker"})],
+        "speaker_context": [StrOptions({"full", "random"})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "mixed_precision": ["boolean"],
+        "callbacks": [list, tuple, None],
+        "accelerator": [None, HasMethods(["prepare", "backward"])],
+        "checkpoint": [str, os.PathLike, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         module: Any = None,
         *,
         lambda_center: float = 0.01,
         center_alpha: float = 0.5,
-        lambda_recon: float = 0.1,
+        lambda_recon: float | str = "auto",
         max_epochs: int = 30,
         lr: float = 1e-3,
         batch_size: int = 32,
@@ -507,6 +313,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         augment: Any = None,
         window_frames: int | None = None,
         standardize: str = "corpus",
+        speaker_context: str = "full",
         early_stopping: bool = False,
         validation_fraction: float = 0.15,
         n_iter_no_change: int = 10,
@@ -534,6 +341,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.augment = augment
         self.window_frames = window_frames
         self.standardize = standardize
+        self.speaker_context = speaker_context
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -593,61 +401,32 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _validate_params(self) -> None:
-        def fail(name: str, expected: str) -> None:
+        # The constraints table, then the skorch-routed names it cannot list.
+        super()._validate_params()
+        bad = [k for k in self._routed_params() if not k.startswith(_ROUTED_PREFIXES)]
+        if bad:
             raise ValueError(
-                f"SERClassifier: {name} must be {expected}, got {getattr(self, name)!r}."
+                f"SERClassifier got unexpected keyword argument(s) {bad}; extra parameters "
+                f"must start with one of {list(_ROUTED_PREFIXES)}."
             )
 
-        def is_int(v: Any) -> bool:
-            return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    def _module(self) -> type:
+        return self.module or MultitaskCNN
 
-        def is_real(v: Any) -> bool:
-            return isinstance(v, numbers.Real) and not isinstance(v, bool)
+    def _has_decoder(self) -> bool:
+        """Whether the module is built with a decoder (a ``reconstruct`` switch, not off)."""
+        module = self._module()
+        try:
+            takes = "reconstruct" in inspect.signature(module).parameters
+        except (TypeError, ValueError):
+            takes = False
+        return takes and self._routed_params().get("module__reconstruct", True) is not False
 
-        for name in ("max_epochs", "batch_size", "n_iter_no_change"):
-            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
-                fail(name, "an int >= 1")
-        for name in ("lambda_center", "lambda_recon", "weight_decay", "label_smoothing"):
-            value = getattr(self, name)
-            if not is_real(value) or not np.isfinite(value) or value < 0:
-                fail(name, "a finite float >= 0")
-        if not is_real(self.lr) or not np.isfinite(self.lr) or self.lr <= 0:
-            fail("lr", "a finite float > 0")
-        if not is_real(self.center_alpha) or not 0 <= self.center_alpha <= 1:
-            fail("center_alpha", "a float in [0, 1]")
-        if not is_real(self.label_smoothing) or self.label_smoothing >= 1:
-            fail("label_smoothing", "a float in [0, 1)")
-        if not is_real(self.validation_fraction) or not 0 < self.validation_fraction < 1:
-            fail("validation_fraction", "a float in (0, 1)")
-        if self.standardize not in ("corpus", "speaker"):
-            fail("standardize", "'corpus' or 'speaker'")
-        if self.lr_schedule not in ("cosine", None):
-            fail("lr_schedule", "'cosine' or None")
-        if not (
-            self.optimizer in _OPTIMIZERS
-            or (
-                isinstance(self.optimizer, type)
-                and issubclass(self.optimizer, torch.optim.Optimizer)
-            )
-        ):
-            fail("optimizer", f"one of {sorted(_OPTIMIZERS)} or a torch.optim.Optimizer class")
-        if not (self.class_weight in (None, "balanced") or isinstance(self.class_weight, dict)):
-            fail("class_weight", "'balanced', a dict or None")
-        if self.module is not None and not (
-            isinstance(self.module, type) and issubclass(self.module, nn.Module)
-        ):
-            fail("module", "a torch.nn.Module class or None")
-        if self.augment is not None and not callable(self.augment):
-            fail("augment", "a callable or None")
-        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
-            fail("callbacks", "a list of skorch callbacks or None")
-        if not isinstance(self.device, str):
-            fail("device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
-        if self.window_frames is not None and (
-            not is_int(self.window_frames) or self.window_frames < 1
-        ):
-            fail("window_frames", "an int >= 1 or None")
-        _check_routed(self._routed_params())
+    def _lambda_recon(self) -> float:
+        """``lambda_recon`` with "auto" resolved for the module."""
+        if self.lambda_recon == "auto":
+            return _AUTO_LAMBDA_RECON if self._has_decoder() else 0.0
+        return float(self.lambda_recon)
 
     # ---------------------------------------------------------------- data
     def _validate_X(self, X: Any, reset: bool, y: Any = None) -> Any:
@@ -667,73 +446,6 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         return (X, y) if y is not None else X
 
-    @staticmethod
-    def _speaker_moments(X: np.ndarray, groups: Any, chunk: int = 256) -> _Moments:
-        """Per-speaker sum, sum of squares and count of the values of each bin (axis -2).
-
-        Without ``groups`` all of ``X`` is one speaker. Accumulated over chunks of samples
-        in float64, so a memory map is never loaded whole.
-        """
-        groups = _check_groups(groups, len(X))
-        if groups is None:
-            codes = np.zeros(len(X), dtype=np.intp)
-        else:
-            codes = np.unique(groups, return_inverse=True)[1].ravel()
-        n_groups = int(codes.max()) + 1
-        axes = tuple(i for i in range(1, X.ndim) if i != X.ndim - 2)
-        n_bins = X.shape[-2]
-        total, total_sq = np.zeros((n_groups, n_bins)), np.zeros((n_groups, n_bins))
-        for start in range(0, X.shape[0], chunk):
-            part = np.asarray(X[start : start + chunk], dtype=np.float64)
-            part_codes = codes[start : start + chunk]
-            np.add.at(total, part_codes, part.sum(axis=axes))
-            np.add.at(total_sq, part_codes, np.square(part).sum(axis=axes))
-        cells = int(np.prod(X.shape[1:])) // n_bins  # values of one bin in one sample
-        count = np.bincount(codes, minlength=n_groups).astype(np.float64) * cells
-        return _Moments(codes, total, total_sq, count)
-
-    def _training_statistics(self, moments: _Moments) -> None:
-        """Per-bin mean and std of the training set, and the std within its speakers."""
-        total, total_sq, count = moments.total, moments.total_sq, moments.count
-        mean = total.sum(0) / count.sum()
-        std = np.sqrt(np.maximum(total_sq.sum(0) / count.sum() - mean**2, 0.0))
-        group_mean = total / count[:, None]
-        within = (total_sq - count[:, None] * group_mean**2).sum(0) / count.sum()
-        self.feature_mean_ = mean.astype(np.float32)
-        self.feature_scale_ = np.maximum(std, 1e-6).astype(np.float32)
-        self.speaker_scale_ = np.maximum(np.sqrt(np.maximum(within, 0.0)), 1e-6).astype(np.float32)
-
-    def _dataset(
-        self, X: np.ndarray, y: np.ndarray | None, groups: Any, moments: _Moments | None = None
-    ) -> _ArrayDataset:
-        """``X`` as a dataset; with ``standardize="speaker"``, standardised per speaker.
-
-        ``moments``: those of ``_speaker_moments(X, groups)`` when already computed.
-        """
-        if self.standardize != "speaker":
-            return _ArrayDataset(X, y)
-        if moments is None:
-            moments = self._speaker_moments(X, groups)
-        total, total_sq, count = moments.total, moments.total_sq, moments.count
-        own_mean = total / count[:, None]
-        own_var = np.maximum(total_sq / count[:, None] - own_mean**2, 0.0)
-        # Shrink each speaker's statistics toward the training set's (mean) and its
-        # speakers' (spread), as if the speaker had _PRIOR_UTTERANCES more utterances:
-        # a lone utterance is not standardised by its own statistics alone, which would
-        # erase its level and spread.
-        prior = _PRIOR_UTTERANCES * count.sum() / len(X)
-        weight = (count / (count + prior))[:, None]
-        mean = weight * own_mean + (1 - weight) * self.feature_mean_.astype(np.float64)
-        var = weight * own_var + (1 - weight) * self.speaker_scale_.astype(np.float64) ** 2
-        scale = np.maximum(np.sqrt(var), 1e-6)
-        return _ArrayDataset(
-            X,
-            y,
-            codes=moments.codes,
-            mean=mean.astype(np.float32),
-            scale=scale.astype(np.float32),
-        )
-
     def _resolve_device(self) -> str:
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
@@ -751,6 +463,117 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         return self.device
 
+    # ---------------------------------------------------------------- fit steps
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, groups: Any = None) -> SERClassifier:
+        """Train the network.
+
+        The steps: check the data, learn the input statistics, hold out the validation
+        speakers (early stopping), build the skorch net, train it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bins, n_frames), (n_samples, n_segments, \
+n_bins, n_frames) or (n_samples, n_features)
+            Features, e.g. from :class:`~sklearn_ser.MelSpectrogramExtractor`. A 2-D array
+            is taken as one 1 x n_features map per sample.
+        y : array-like of shape (n_samples,)
+            Emotion labels (strings or integers).
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each sample; makes the early-stopping validation split
+            speaker-disjoint, and gives ``standardize="speaker"`` its speakers. Requested
+            through metadata routing.
+
+        Returns
+        -------
+        self : SERClassifier
+            The fitted classifier.
+        """
+        X, y_encoded, groups = self._check_training_data(X, y, groups)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        statistics = self._fit_statistics(X, groups)
+        self.device_ = self._resolve_device()
+        train_data, valid_data, y_train = self._split_training_data(
+            X, y_encoded, groups, statistics, rng, seed
+        )
+        context = statistics if isinstance(statistics, _RandomSpeakerContext) else None
+        self.net_ = self._build_net(y_train, valid_data, context)
+        self._train(train_data, seed)
+        return self
+
+    def _check_training_data(self, X: Any, y: Any, groups: Any) -> tuple:
+        """Validated ``X``, ``y`` encoded as class indices, and ``groups``; sets ``classes_``."""
+        if y is None:
+            raise ValueError("SERClassifier requires y to be passed, but the target y is None.")
+        X, y = self._validate_X(X, reset=True, y=y)
+        check_classification_targets(y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"SERClassifier needs samples of at least 2 classes; y has only one class: "
+                f"{self.classes_[0]!r}."
+            )
+        groups = _check_groups(groups, len(y))
+        self.input_shape_ = tuple(X.shape[1:])
+        if self.window_frames is not None and X.ndim != 3:
+            raise ValueError(
+                f"SERClassifier: window_frames applies to 3-D input (n_samples, n_bins, "
+                f"n_frames), got X of shape {X.shape}; set window_frames=None."
+            )
+        return X, y_encoded.astype(np.int64), groups
+
+    def _fit_statistics(self, X: np.ndarray, groups: np.ndarray | None) -> Any:
+        """Fit ``scaler_``; with ``standardize="speaker"``, each training row's statistics.
+
+        One pass over ``X`` (possibly a memory map) gives the training statistics and each
+        training speaker's, with :mod:`sklearn_ser.preprocessing`'s code. The statistics are
+        kept in float32 precision, the precision the network computes in.
+        """
+        moments = _moments(X, groups)
+        scaler = SpeakerStandardScaler(prior_utterances=_PRIOR_UTTERANCES)
+        scaler.n_features_in_ = X.shape[-2]
+        scaler._fit_moments(moments, fitted_with_groups=groups is not None)
+        for name in ("mean_", "scale_", "speaker_scale_"):
+            setattr(scaler, name, getattr(scaler, name).astype(np.float32).astype(np.float64))
+        self.scaler_ = scaler
+        if self.standardize != "speaker":
+            return None
+        if groups is None:
+            warnings.warn(
+                "SERClassifier(standardize='speaker') was fitted without groups, so every "
+                "training sample was standardised alone and the within-speaker spread is "
+                "unknown: pass fit(X, y, groups=speaker_ids), or in a pipeline or search enable "
+                "metadata routing (sklearn.set_config(enable_metadata_routing=True)) and pass "
+                "groups=speaker_ids to its fit.",
+                UserWarning,
+                stacklevel=4,  # the caller of fit, past fit and the _fit_context wrapper
+            )
+        if self.speaker_context == "random" and groups is not None:
+            return _RandomSpeakerContext(scaler, _moments(X, None), moments.codes)
+        return scaler._shrunk_statistics(moments)
+
+    def _split_training_data(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None,
+        statistics: Any,
+        rng: np.random.RandomState,
+        seed: int,
+    ) -> tuple:
+        """Training and validation datasets: lazy views of ``X``, never a copy."""
+        context = None
+        if isinstance(statistics, _RandomSpeakerContext):
+            context, statistics = statistics, statistics.draw(seed, epoch=0)
+        full = _ArrayDataset(X, y, statistics=statistics)
+        if context is not None:
+            context.attach(full, seed)
+        if not self.early_stopping:
+            return full, None, y
+        train_idx, valid_idx = self._split(y, groups, rng)
+        return Subset(full, train_idx), Subset(full, valid_idx), y[train_idx]
+
     def _split(
         self, y: np.ndarray, groups: np.ndarray | None, rng: np.random.RandomState
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -767,7 +590,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             "early_stopping without groups: the validation split mixes speakers, so early "
             "stopping favours speaker-dependent models. Pass fit(X, y, groups=speakers).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
         try:
             splitter = StratifiedShuffleSplit(
@@ -778,12 +601,13 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
             return next(splitter.split(y, y, np.arange(len(y))))
 
-    # ---------------------------------------------------------------- fit
-    def _build_callbacks(self, with_validation: bool, checkpointer: Any = None) -> list:
+    def _build_callbacks(self, with_validation: bool, context: Any = None) -> list:
         callbacks: list = [("train_ce", PassthroughScoring("train_ce", on_train=True))]
+        if context is not None:  # speaker_context="random": new statistics every epoch
+            callbacks.insert(0, ("speaker_context", context))
         if self.lambda_center > 0:
             callbacks.append(("train_center", PassthroughScoring("train_center", on_train=True)))
-        if self.lambda_recon > 0:
+        if self._lambda_recon() > 0:
             callbacks.append(("train_recon", PassthroughScoring("train_recon", on_train=True)))
         if with_validation:
             callbacks += [
@@ -812,113 +636,21 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     ),
                 )
             )
-        if checkpointer is not None:  # after the LR schedule, whose state it restores
-            callbacks.append(("checkpoint", checkpointer))
-        return callbacks + list(self.callbacks or [])
-
-    def fit(self, X: Any, y: Any, groups: Any = None) -> SERClassifier:
-        """Train the network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_bins, n_frames), (n_samples, n_segments, \
-n_bins, n_frames) or (n_samples, n_features)
-            Features, e.g. from :class:`~sklearn_ser.MelSpectrogramExtractor`. A 2-D array
-            is taken as one 1 x n_features map per sample.
-        y : array-like of shape (n_samples,)
-            Emotion labels (strings or integers).
-        groups : array-like of shape (n_samples,), default=None
-            Speaker of each sample; makes the early-stopping validation split
-            speaker-disjoint, and is needed by ``standardize="speaker"``.
-
-        Returns
-        -------
-        self : SERClassifier
-            The fitted classifier.
-        """
-        self._validate_params()
-        if y is None:
-            raise ValueError("SERClassifier requires y to be passed, but the target y is None.")
-        X, y = self._validate_X(X, reset=True, y=y)
-        check_classification_targets(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"SERClassifier needs samples of at least 2 classes; y has only one class: "
-                f"{self.classes_[0]!r}."
-            )
-        groups = _check_groups(groups, len(y))
-        self.input_shape_ = tuple(X.shape[1:])
-        if self.window_frames is not None and X.ndim != 3:
-            raise ValueError(
-                f"SERClassifier: window_frames applies to 3-D input (n_samples, n_bins, "
-                f"n_frames), got X of shape {X.shape}; set window_frames=None."
-            )
-        # One pass over X (possibly a memory map) gives the training statistics and, for
-        # speaker standardisation, each training speaker's.
-        moments = self._speaker_moments(X, groups)
-        self._training_statistics(moments)
-        y_encoded = y_encoded.astype(np.int64)
-        self.device_ = self._resolve_device()
-
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        # Datasets and their subsets index lazily: no copy of X (which may be a memory map).
-        full = self._dataset(X, y_encoded, groups, moments)
-        train_split, train_data, y_train = None, full, y_encoded
-        if self.early_stopping:
-            train_idx, valid_idx = self._split(y_encoded, groups, rng)
-            train_split = predefined_split(Subset(full, valid_idx))
-            train_data, y_train = Subset(full, train_idx), y_encoded[train_idx]
-
-        checkpointer, resume = None, None
-        if self.checkpoint is not None:
+        if self.checkpoint is not None:  # after the LR schedule, whose state it restores
             identity = {
-                "classes": json.dumps([str(c) for c in self.classes_]),
+                "classes": _json_list(self.classes_),
                 "input_shape": list(self.input_shape_),
             }
-            resume = self._read_checkpoint(identity)
-            checkpointer = _Checkpointer(Path(self.checkpoint), identity, resume)
-        self.net_ = self._build_net(y_train, train_split, checkpointer)
-        devices = [torch.device(self.device_)] if self.device_.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self.net_.initialize()
-            self.embedding_dim_ = self.net_.center_loss_.embedding_dim
-            epochs = self.max_epochs
-            if resume is not None:
-                self.net_.module_.load_state_dict(resume["module"])
-                self.net_.center_loss_.load_state_dict(resume["centers"])
-                self.net_.optimizer_.load_state_dict(resume["optimizer"])
-                self.net_.history = History(json.loads(resume["history"]))
-                torch.set_rng_state(resume["rng"])
-                epochs -= len(self.net_.history)
-            if epochs > 0:
-                self.net_.partial_fit(train_data, None, epochs=epochs)
-        return self
+            callbacks.append(("checkpoint", _Checkpoint(self.checkpoint, identity)))
+        return callbacks + list(self.callbacks or [])
 
-    def _read_checkpoint(self, identity: dict) -> dict | None:
-        path = Path(self.checkpoint)
-        if not path.exists():
-            return None
-        try:
-            state = torch.load(path, map_location=self.device_, weights_only=True)
-        except Exception as exc:
-            raise ValueError(
-                f"SERClassifier: checkpoint={str(path)!r} is not a readable checkpoint ({exc}); "
-                "delete it to train from scratch."
-            ) from exc
-        if any(state.get(k) != v for k, v in identity.items()):
-            raise ValueError(
-                f"SERClassifier: checkpoint={str(path)!r} was saved for other data (classes "
-                f"{state.get('classes')}, input shape {state.get('input_shape')}); delete it or "
-                "choose another file."
-            )
-        return state
+    def _build_net(self, y: np.ndarray, valid_data: Any, context: Any = None) -> _SERNet:
+        """The skorch net for this classifier's parameters (``y``: training class indices).
 
-    def _build_net(self, y: np.ndarray, train_split: Any, checkpointer: Any = None) -> _SERNet:
+        ``valid_data``: the early-stopping validation set, or None; ``context``: the
+        callback of ``speaker_context="random"``, or None.
+        """
         n_classes = len(self.classes_)
-        routed = self._routed_params()
         weight = None
         if self.class_weight == "balanced":
             # n / (n_classes * count), as scikit-learn's "balanced"; a class absent from
@@ -929,13 +661,14 @@ n_bins, n_frames) or (n_samples, n_features)
             weight = torch.as_tensor(
                 [float(self.class_weight.get(c, 1.0)) for c in self.classes_], dtype=torch.float32
             )
-        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
         # A batch of one sample breaks batch norm in training; drop such a remainder.
         drop_last = len(y) % self.batch_size == 1 and len(y) > self.batch_size
-        module = self.module or MultitaskCNN
+        module = self._module()
+        lambda_recon = self._lambda_recon()
         shape = self.input_shape_
         if self.window_frames is not None and shape[-1] > self.window_frames:
             shape = (*shape[:-1], self.window_frames)
+        train_split = None if valid_data is None else predefined_split(valid_data)
         params = {
             "module": module,
             "module__n_classes": n_classes,
@@ -943,7 +676,7 @@ n_bins, n_frames) or (n_samples, n_features)
             "criterion": nn.CrossEntropyLoss,
             "criterion__weight": weight,
             "criterion__label_smoothing": float(self.label_smoothing),
-            "optimizer": optimizer,
+            "optimizer": OPTIMIZERS.get(self.optimizer, self.optimizer),
             "optimizer__weight_decay": float(self.weight_decay),
             "lr": float(self.lr),
             "max_epochs": int(self.max_epochs),
@@ -951,7 +684,7 @@ n_bins, n_frames) or (n_samples, n_features)
             "iterator_train__shuffle": True,
             "iterator_train__drop_last": drop_last,
             "train_split": train_split,
-            "callbacks": self._build_callbacks(train_split is not None, checkpointer),
+            "callbacks": self._build_callbacks(train_split is not None, context),
             "predict_nonlinearity": _softmax,
             "dataset": _ArrayDataset,
             "classes": np.arange(n_classes),
@@ -959,7 +692,7 @@ n_bins, n_frames) or (n_samples, n_features)
             "verbose": int(self.verbose),
             "lambda_center": float(self.lambda_center),
             "center_alpha": float(self.center_alpha),
-            "lambda_recon": float(self.lambda_recon),
+            "lambda_recon": lambda_recon,
             "augment": self.augment,
             "mixed_precision": bool(self.mixed_precision),
             # With speaker standardisation the dataset has already standardised each row.
@@ -968,25 +701,60 @@ n_bins, n_frames) or (n_samples, n_features)
             "window_frames": self.window_frames,
         }
         # Without a reconstruction loss, a decoder is dead weight: don't build it.
-        if self.lambda_recon == 0 and "reconstruct" in inspect.signature(module).parameters:
+        if lambda_recon == 0 and "reconstruct" in inspect.signature(module).parameters:
             params["module__reconstruct"] = False
-        params.update(routed)
+        params.update(self._routed_params())
         if self.accelerator is not None:
             params["device"] = None
             return _AcceleratedSERNet(accelerator=self.accelerator, **params)
         return _SERNet(**params)
 
-    # ---------------------------------------------------------------- predict
+    def _train(self, train_data: Any, seed: int) -> None:
+        """Initialise the net and train it, in a random stream of its own (``seed``).
+
+        A checkpoint, if any, is restored by its callback when training begins.
+        """
+        devices = [torch.device(self.device_)] if self.device_.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.net_.initialize()
+            self.embedding_dim_ = self.net_.center_loss_.embedding_dim
+            self.net_.partial_fit(train_data, None)
+
+    # ---------------------------------------------------------------- fitted statistics
+    @property
+    def feature_mean_(self) -> np.ndarray:
+        """Per-bin mean of the training data (float32)."""
+        check_is_fitted(self, "scaler_")
+        return self.scaler_.mean_.astype(np.float32)
+
+    @property
+    def feature_scale_(self) -> np.ndarray:
+        """Per-bin standard deviation of the training data (float32)."""
+        check_is_fitted(self, "scaler_")
+        return self.scaler_.scale_.astype(np.float32)
+
+    @property
+    def speaker_scale_(self) -> np.ndarray:
+        """Per-bin standard deviation within a training speaker (float32)."""
+        check_is_fitted(self, "scaler_")
+        return self.scaler_.speaker_scale_.astype(np.float32)
+
     @property
     def history_(self) -> Any:
         """The skorch History of the last fit (one dict per epoch)."""
         check_is_fitted(self, "net_")
         return self.net_.history
 
+    # ---------------------------------------------------------------- predict
     def _forward(self, X: Any, groups: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        data = self._dataset(X, None, groups) if self.standardize == "speaker" else X
+        groups = _check_groups(groups, len(X))
+        data = X
+        if self.standardize == "speaker":
+            # groups=None: every sample with its own statistics, independent of the batch.
+            data = _ArrayDataset(X, statistics=self.scaler_.speaker_statistics(X, groups))
         logits, embedding = self.net_.forward(data, training=False, device="cpu")
         return logits, embedding
 
@@ -999,6 +767,7 @@ n_bins, n_frames) or (n_samples, n_features)
             Features of the shape seen in :meth:`fit`.
         groups : array-like of shape (n_samples,), default=None
             Speaker of each sample, for ``standardize="speaker"`` (ignored otherwise).
+            None: each sample is standardised alone.
 
         Returns
         -------
@@ -1017,6 +786,7 @@ n_bins, n_frames) or (n_samples, n_features)
             Features of the shape seen in :meth:`fit`.
         groups : array-like of shape (n_samples,), default=None
             Speaker of each sample, for ``standardize="speaker"`` (ignored otherwise).
+            None: each sample is standardised alone.
 
         Returns
         -------
@@ -1055,6 +825,7 @@ n_bins, n_frames) or (n_samples, n_features)
             Features of the shape seen in :meth:`fit`.
         groups : array-like of shape (n_samples,), default=None
             Speaker of each sample, for ``standardize="speaker"`` (ignored otherwise).
+            None: each sample is standardised alone.
 
         Returns
         -------
@@ -1105,25 +876,62 @@ n_bins, n_frames) or (n_samples, n_features)
         return tags
 
 
+class _RandomSpeakerContext(Callback):
+    """``speaker_context="random"``: new speaker statistics for every training row each epoch.
+
+    Row ``i`` is standardised with the statistics (shrunk as usual) of a random subset of
+    its speaker's rows that contains ``i``, of a size drawn uniformly from 1 to all. The
+    per-row moments are computed once; each epoch only sums them, so the data is read once.
+    The draws come from ``(seed, epoch)``, so a resumed run draws the same.
+    """
+
+    def __init__(self, scaler: SpeakerStandardScaler, row_moments: Any, codes: np.ndarray):
+        self.scaler = scaler
+        self.row_moments = row_moments
+        self.codes = codes
+        self.dataset: _ArrayDataset | None = None
+        self.seed = 0
+
+    def subsets(self, seed: int, epoch: int) -> list[np.ndarray]:
+        """For every row, the rows of its speaker whose statistics standardise it."""
+        rng = np.random.default_rng([seed, epoch])
+        subsets: list = [None] * len(self.codes)
+        for code in np.unique(self.codes):
+            rows = np.flatnonzero(self.codes == code)
+            for i in rows:
+                k = int(rng.integers(1, len(rows) + 1))  # subset size, row i included
+                others = rng.choice(rows[rows != i], k - 1, replace=False)
+                subsets[i] = np.concatenate([[i], others])
+        return subsets
+
+    def draw(self, seed: int, epoch: int) -> SpeakerStatistics:
+        """Each row's shrunk statistics over its subset (``codes`` = one row per sample)."""
+        total, total_sq, count = self.row_moments[1:]
+        subsets = self.subsets(seed, epoch)
+        moments = type(self.row_moments)(
+            np.arange(len(subsets)),
+            np.stack([total[rows].sum(0) for rows in subsets]),
+            np.stack([total_sq[rows].sum(0) for rows in subsets]),
+            np.array([count[rows].sum() for rows in subsets]),
+        )
+        return self.scaler._shrunk_statistics(moments)
+
+    def attach(self, dataset: _ArrayDataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        epoch = len(net.history) - 1  # skorch has opened the new epoch's row
+        if epoch == 0 or self.dataset is None:
+            return  # drawn when the dataset was made
+        stats = self.draw(self.seed, epoch)
+        self.dataset.codes = stats.codes
+        self.dataset.mean = stats.mean.astype(np.float32)
+        self.dataset.scale = stats.scale.astype(np.float32)
+
+
+def _json_list(values: np.ndarray) -> str:
+    return json.dumps([str(v) for v in values])
+
+
 def _silent(*args: Any, **kwargs: Any) -> None:
     pass
-
-
-def _check_groups(groups: Any, n_samples: int) -> np.ndarray | None:
-    if groups is None:
-        return None
-    groups = np.asarray(groups)
-    if groups.shape != (n_samples,):
-        raise ValueError(
-            f"groups must have one entry per sample ({n_samples}), got shape {groups.shape}."
-        )
-    return groups
-
-
-def _check_routed(params: dict) -> None:
-    bad = [k for k in params if not k.startswith(_ROUTED_PREFIXES)]
-    if bad:
-        raise ValueError(
-            f"SERClassifier got unexpected keyword argument(s) {bad}; extra parameters must "
-            f"start with one of {list(_ROUTED_PREFIXES)}."
-        )

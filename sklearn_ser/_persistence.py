@@ -20,7 +20,14 @@ import numpy as np
 __all__ = ["load_model", "save_model"]
 
 _FORMAT = "sklearn-ser-model"
-_VERSION = 1
+# 2: a SERClassifier's input statistics are its fitted SpeakerStandardScaler (``scaler_``);
+# run-time settings are no longer stored. Files of version 1 still load.
+_VERSION = 2
+# Run-time settings, not part of a model: not saved, so a loaded model has their defaults
+# (a model trained with verbose=1 does not print progress bars on every later predict).
+_RUNTIME_PARAMS = frozenset(
+    {"verbose", "n_jobs", "device", "callbacks", "checkpoint", "accelerator", "memory"}
+)
 
 
 def _registry() -> dict[str, type]:
@@ -28,6 +35,7 @@ def _registry() -> dict[str, type]:
 
     from . import features, models
     from ._estimator import SERClassifier
+    from .preprocessing import SpeakerStandardScaler
 
     classes = [
         features.SpectrogramExtractor,
@@ -36,6 +44,7 @@ def _registry() -> dict[str, type]:
         features.FeatureStatistics,
         features.FeatureStack,
         features.Segmenter,
+        SpeakerStandardScaler,
         SERClassifier,
         Pipeline,
         models.MultitaskCNN,
@@ -108,11 +117,16 @@ class _Writer:
         if isinstance(est, Pipeline):
             params = {"steps": self.value(f"{key}.steps", est.steps)}
             return {"__estimator__": name, "params": params, "state": {}}
-        params = {k: self.value(f"{key}.{k}", v) for k, v in est.get_params(deep=False).items()}
+        all_params = est.get_params(deep=False)
+        params = {
+            k: self.value(f"{key}.{k}", v)
+            for k, v in all_params.items()
+            if k not in _RUNTIME_PARAMS
+        }
         state = {
             k: self.value(f"{key}.{k}", v)
             for k, v in vars(est).items()
-            if k not in params
+            if k not in all_params
             and (k.endswith("_") or k.startswith("_"))
             and not k.startswith("__")
             and k != "_sklearn_output_config"
@@ -120,12 +134,8 @@ class _Writer:
         return {"__estimator__": name, "params": params, "state": state}
 
     def classifier(self, key: str, clf: Any) -> dict:
-        params = clf.get_params(deep=False)
-        if params.get("callbacks"):
-            raise ValueError(
-                "cannot save a SERClassifier with callbacks safely; set callbacks=None first."
-            )
-        params["accelerator"] = None  # a training-time setting, not part of the model
+        # Callbacks, accelerator, device, checkpoint and verbose are run-time settings.
+        params = {k: v for k, v in clf.get_params(deep=False).items() if k not in _RUNTIME_PARAMS}
         net = clf.net_
         state_dict = {f"{key}.module.{k}": v for k, v in net.module_.state_dict().items()}
         state_dict.update(
@@ -135,18 +145,11 @@ class _Writer:
             self.tensors[k] = v.detach().to("cpu").contiguous()
         state = {
             attr: self.value(f"{key}.{attr}", getattr(clf, attr))
-            for attr in (
-                "classes_",
-                "input_shape_",
-                "feature_mean_",
-                "feature_scale_",
-                "speaker_scale_",
-                "n_features_in_",
-                "embedding_dim_",
-            )
+            for attr in ("classes_", "input_shape_", "scaler_", "n_features_in_", "embedding_dim_")
         }
         return {
             "__estimator__": "SERClassifier",
+            "key": key,
             "params": {k: self.value(f"{key}.{k}", v) for k, v in params.items()},
             "state": state,
         }
@@ -203,6 +206,8 @@ class _Reader:
         return est
 
     def _restore_classifier(self, clf: Any, state: dict, spec: dict) -> Any:
+        if "scaler_" not in state:  # format 1: the statistics as three arrays
+            state["scaler_"] = _scaler_from_v1(state)
         for k, v in state.items():
             setattr(clf, k, v)
         clf.device_ = self.device
@@ -217,8 +222,26 @@ class _Reader:
         return clf
 
     def _key_of(self, spec: dict) -> str:
-        ref = spec["state"]["feature_mean_"]["__tensor__"]
+        if "key" in spec:
+            return spec["key"]
+        ref = spec["state"]["feature_mean_"]["__tensor__"]  # format 1
         return ref.rsplit(".", 1)[0]
+
+
+def _scaler_from_v1(state: dict) -> Any:
+    """The SpeakerStandardScaler of a format-1 classifier, from its three statistics."""
+    from ._estimator import _PRIOR_UTTERANCES
+    from .preprocessing import SpeakerStandardScaler
+
+    scaler = SpeakerStandardScaler(prior_utterances=_PRIOR_UTTERANCES)
+    for old, new in (
+        ("feature_mean_", "mean_"),
+        ("feature_scale_", "scale_"),
+        ("speaker_scale_", "speaker_scale_"),
+    ):
+        setattr(scaler, new, np.asarray(state.pop(old), dtype=np.float64))
+    scaler.n_features_in_ = len(scaler.mean_)
+    return scaler
 
 
 def _digest(spec: str, tensors: dict[str, Any]) -> str:
@@ -292,6 +315,10 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     save_file(writer.tensors, str(tmp), metadata=metadata)
+    # Permissions as for any file the user creates (the writer may create it owner-only).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
     return path
 

@@ -49,11 +49,16 @@ def make_ser_pipeline(
     multitask model.
 
     The classifier standardises every speaker's features with that speaker's own
-    statistics (``standardize="speaker"``, no labels needed). Give it the speakers:
-    ``fit(X, y, classifier__groups=speakers)`` and ``predict(X, groups=speakers)`` (also
-    ``predict_proba`` and ``score``); without them all of ``X`` counts as one speaker, which
-    is right for one speaker's recordings and costs accuracy on a mix of speakers.
-    :func:`~sklearn_ser.model_selection.evaluate_speaker_independent` passes them.
+    statistics (``standardize="speaker"``, no labels needed), and its ``fit``,
+    ``predict``, ``predict_proba``, ``transform`` and ``score`` request the speakers
+    through scikit-learn's metadata routing. Enable it once
+    (``sklearn.set_config(enable_metadata_routing=True)``), then pass
+    ``fit(X, y, groups=speakers)`` and ``predict(X, groups=speakers)``, to the pipeline or
+    to a search or ``cross_validate`` around it. Without routing, the legacy
+    ``fit(X, y, classifier__groups=speakers)`` and ``predict(X, groups=speakers)`` work
+    too. Without ``groups`` every file is predicted alone: its label never depends on the
+    other files of the call. :func:`~sklearn_ser.model_selection.evaluate_speaker_independent`
+    passes the speakers in both modes.
 
     Parameters
     ----------
@@ -96,15 +101,26 @@ def make_ser_pipeline(
     >>> clf.standardize, clf.lambda_center, clf.lambda_recon
     ('speaker', 0.0, 0.0)
 
-    Fitting and predicting with speaker ids (here, synthetic speech of four speakers):
+    Fitting and predicting with speaker ids through metadata routing (here, synthetic
+    speech of four speakers):
 
+    >>> import sklearn
     >>> from sklearn_ser.datasets import make_emotional_speech
     >>> data = make_emotional_speech(n_speakers=4, n_utterances=4, random_state=0)
     >>> speakers = data.speaker
     >>> pipe = make_ser_pipeline(max_epochs=2, module__channels=(4,), random_state=0)
-    >>> pipe = pipe.fit(data.data, data.target, classifier__groups=speakers)
-    >>> pipe.predict(data.data[:3], groups=speakers[:3]).shape
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     pipe = pipe.fit(data.data, data.target, groups=speakers)
+    ...     pipe.predict(data.data[:3], groups=speakers[:3]).shape
     (3,)
+    >>> pipe.named_steps["classifier"].scaler_.n_speakers_
+    4
+
+    Each file alone, without speaker ids: the same label whatever else is in the call.
+
+    >>> alone = pipe.predict(data.data[:1])
+    >>> bool(alone[0] == pipe.predict(data.data[:3])[0])
+    True
     """
     from ._estimator import SERClassifier
 

@@ -25,6 +25,77 @@ class UserError(Exception):
     """A mistake in the command's arguments or inputs: reported in one line."""
 
 
+def default_threads() -> int:
+    """Threads for torch and BLAS: the cores this process may use, at most 4.
+
+    More threads than cores (or than the small networks here can use) slow training and
+    prediction down several times when other processes share the machine.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    threads = getattr(args, "threads", None)
+    if threads is None:
+        return
+    if threads < 1:
+        raise UserError(f"--threads must be >= 1, got {threads}.")
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads)
+    except ImportError:  # pragma: no cover
+        pass
+    if getattr(args, "needs_torch", True):
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _check_output(path: str | None, option: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Fail before any work if ``path`` cannot be written."""
+    if path is None:
+        return
+    target = Path(path)
+    if suffixes and target.suffix.lower() not in suffixes:
+        raise UserError(f"{option} must end in {' or '.join(suffixes)}, got {str(target)!r}.")
+    if target.is_dir():
+        raise UserError(f"{option} {str(target)!r} is a folder; give a file name.")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{option} {str(target)!r}: folder {str(parent)!r} does not exist.")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UserError(f"{option} {str(target)!r} is not writable.")
+
+
+class _PlainText:
+    """A text stream that drops ANSI colour codes (skorch's epoch table has them)."""
+
+    def __init__(self, stream: Any):
+        import re
+
+        self._stream = stream
+        self._pattern = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self._pattern.sub("", text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 # --------------------------------------------------------------------------- helpers
 def _pipeline(args: argparse.Namespace, **overrides: Any):
     from . import make_ser_pipeline
@@ -34,6 +105,14 @@ def _pipeline(args: argparse.Namespace, **overrides: Any):
         params["max_epochs"] = args.epochs
     params.update(overrides)
     return make_ser_pipeline(args.features, n_jobs=args.n_jobs, **params)
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    """The command's settings, for reports: everything but the function to run."""
+    from . import __version__
+
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "needs_torch")}
+    return {"library_version": __version__, **settings}
 
 
 def _load_corpus(name: str, data_home: str | None):
@@ -100,12 +179,17 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
     """``model.<method>`` of the readable files, with the speaker groups of ``--group-by``.
 
     Features are extracted chunk by chunk (unreadable files are skipped), then classified
-    together, so a speaker-standardising model sees each speaker's files at once.
+    together, so a speaker-standardising model sees each speaker's files at once (with
+    ``--group-by folder``); by default every file is its own speaker, so that a file's
+    prediction does not depend on the other files of the call.
     """
     from .model_selection import _accepts_groups
 
     if not hasattr(model, "steps"):
         raise UserError("the model file must hold a pipeline that starts from audio.")
+    if getattr(args, "crop", "model") == "cover":
+        # Files longer than the model's input are covered whole, not cut to their centre.
+        model.set_params(**{k: "cover" for k in model.get_params() if k.endswith("__crop")})
     features, classifier = model[:-1], model.steps[-1][1]
     Xt, kept, failed = _run_skipping_failures(features.transform, files, args.verbose > 0)
     if Xt is None:
@@ -119,9 +203,9 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
     return getattr(classifier, method)(Xt, **params), kept, failed
 
 
-def _classes(model) -> list:
+def _classes(model) -> list[str]:
     final = model.steps[-1][1] if hasattr(model, "steps") else model
-    return list(final.classes_)
+    return [str(c) for c in final.classes_]
 
 
 # --------------------------------------------------------------------------- commands
@@ -138,7 +222,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     X, y, speakers = data.data, np.asarray(data.target), np.asarray(data.speaker)
     print(
         f"Synthetic emotional speech: {len(y)} utterances, {len(set(speakers))} speakers, "
-        f"emotions {sorted(set(y))}."
+        f"emotions {', '.join(sorted(map(str, set(y))))}."
     )
     settings = {"max_frames": 120}
     print("Leave-one-speaker-out evaluation of make_ser_pipeline() (features + SERClassifier):")
@@ -190,21 +274,40 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from .model_selection import evaluate_speaker_independent
 
+    _check_output(args.json, "--json")
+    for option in ("speakers", "folds"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UserError(f"--{option} must be >= 1, got {value}.")
     bunch = _load_corpus(args.corpus, args.data_home)
+    files = np.asarray(list(bunch.filenames), dtype=object)
+    target, speaker = np.asarray(bunch.target), np.asarray(bunch.speaker).astype(str)
+    kept = sorted(set(speaker))
+    if args.speakers is not None:
+        if args.speakers < 2:
+            raise UserError("--speakers must be >= 2 (one to train on, one to test).")
+        kept = kept[: args.speakers]
+        mask = np.isin(speaker, kept)
+        files, target, speaker = files[mask], target[mask], speaker[mask]
+    cv = None
+    n_folds = len(kept)
+    if args.folds is not None and args.folds < n_folds:
+        from sklearn.model_selection import LeaveOneGroupOut
+
+        splits = LeaveOneGroupOut().split(files, target, speaker)
+        cv = [next(splits) for _ in range(args.folds)]
+        n_folds = args.folds
     print(
-        f"{args.corpus}: {len(bunch.target)} utterances, {len(set(bunch.speaker))} speakers, "
-        f"{len(set(bunch.target))} emotions; leave-one-speaker-out."
+        f"{args.corpus}: {len(target)} utterances, {len(kept)} speakers, "
+        f"{len(set(target))} emotions; leave-one-speaker-out, {n_folds} folds."
     )
     result = evaluate_speaker_independent(
-        _pipeline(args),
-        list(bunch.filenames),
-        np.asarray(bunch.target),
-        np.asarray(bunch.speaker),
-        verbose=1,
+        _pipeline(args), list(files), target, speaker, cv=cv, verbose=1
     )
     print(result.to_text())
     if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
+        report = {**result.to_dict(), "settings": _settings(args), "n_folds_run": n_folds}
+        Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
 
 
@@ -218,15 +321,24 @@ def _read_labels(path: str, audio_dir: str | None) -> tuple[list[str], list[str]
             f"labels file {path!r} must be a CSV with columns 'path' and 'label' (and "
             "optionally 'speaker')."
         )
+    columns = ["path", "label"] + (["speaker"] if "speaker" in rows[0] else [])
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        for column in columns:
+            if row.get(column) is None or not str(row[column]).strip():
+                raise UserError(
+                    f"labels file {path!r}, row {line}: empty {column!r} cell; every row "
+                    "needs a " + " and a ".join(repr(c) for c in columns) + "."
+                )
     base = Path(audio_dir) if audio_dir else Path(path).parent
-    files = [str(base / r["path"]) for r in rows]
-    speakers = [r["speaker"] for r in rows] if "speaker" in rows[0] else None
-    return files, [r["label"] for r in rows], speakers
+    files = [str(base / r["path"].strip()) for r in rows]
+    speakers = [r["speaker"].strip() for r in rows] if "speaker" in rows[0] else None
+    return files, [r["label"].strip() for r in rows], speakers
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ._persistence import save_model
 
+    _check_output(args.output, "--output")
     if args.corpus:
         bunch = _load_corpus(args.corpus, args.data_home)
         files, labels, speakers = list(bunch.filenames), list(bunch.target), list(bunch.speaker)
@@ -234,16 +346,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         files, labels, speakers = _read_labels(args.labels, args.audio_dir)
     else:
         raise UserError("train needs --corpus NAME (with --data-home) or --labels CSV.")
-    print(f"Training on {len(files)} utterances, {len(set(labels))} emotions...")
+    emotions = ", ".join(sorted({str(v) for v in labels}))
+    print(f"Training on {len(files)} utterances, {len(set(labels))} emotions ({emotions})...")
+    # One line per epoch (skorch's table) even without -v; -v adds extraction progress.
     pipe = _pipeline(args, verbose=args.verbose)
+    pipe.set_params(classifier__verbose=max(args.verbose, 1))
     fit_params = {"classifier__groups": speakers} if speakers else {}
+    sys.stdout.flush()
     pipe.fit(files, labels, **fit_params)
     path = save_model(pipe, args.output)
-    print(f"Saved {path} (classes: {', '.join(map(str, _classes(pipe)))}).")
+    print(f"Saved {path} (classes: {', '.join(_classes(pipe))}).")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    _check_output(args.output, "--output")
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
     proba, kept, failed = _apply_to_files(model, "predict_proba", files, args)
@@ -278,6 +395,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
+    _check_output(args.output, "--output", (".npy", ".csv"))
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
     emb, kept, failed = _apply_to_files(model, "transform", files, args)
@@ -298,6 +416,73 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from ._timeline import predict_timeline
+
+    _check_output(args.output, "--output")
+    model = _load_model(args.model)
+    files = _collect_audio(args.paths)
+    classes = _classes(model)
+    results, failed = [], []
+    for f in files:
+        try:
+            timeline = predict_timeline(
+                model,
+                f,
+                window=args.window,
+                hop=args.hop,
+                context=args.context,
+                verbose=1 if not args.quiet else 0,
+            )
+        except (ValueError, FileNotFoundError, OSError) as exc:
+            failed.append(f)
+            print(f"sklearn-ser: skipped {f}: {exc}", file=sys.stderr)
+            continue
+        except TypeError as exc:
+            raise UserError(str(exc)) from None
+        results.append((f, timeline))
+    stream = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        if args.format == "json":
+            records = [
+                {
+                    "path": f,
+                    "duration": round(t.duration, 4),
+                    "window": round(t.window, 4),
+                    "hop": round(t.hop, 4),
+                    "classes": classes,
+                    "segments": [
+                        {"start": round(s.start, 4), "end": round(s.end, 4), "label": s.label}
+                        for s in t.segments
+                    ],
+                    "windows": t.to_records(),
+                }
+                for f, t in results
+            ]
+            json.dump(records, stream, indent=2)
+            stream.write("\n")
+        elif args.segments:
+            writer = csv.writer(stream)
+            writer.writerow(["path", "start", "end", "label"])
+            for f, t in results:
+                writer.writerows(
+                    [f, round(s.start, 4), round(s.end, 4), s.label] for s in t.segments
+                )
+        else:
+            fields = ["path", "start", "end", "label"] + [f"p_{c}" for c in classes]
+            writer = csv.DictWriter(stream, fieldnames=fields)
+            writer.writeheader()
+            for f, t in results:
+                for record in t.to_records():
+                    writer.writerow(
+                        {"path": f, **{k: ("" if v is None else v) for k, v in record.items()}}
+                    )
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    return 1 if failed else 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -307,6 +492,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def threads_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--threads",
+            type=int,
+            default=default_threads(),
+            help="threads of torch and BLAS (default: the usable cores, at most 4: "
+            f"{default_threads()} here)",
+        )
+
     def model_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--features", choices=FEATURES, default="logmel", help="network input (default: logmel)"
@@ -314,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--epochs", type=int, default=None, help="training epochs")
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
+        threads_option(p)
         p.add_argument("-v", "--verbose", action="count", default=0, help="more output")
 
     demo = sub.add_parser(
@@ -339,7 +534,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder holding the corpus folder (default: $SKLEARN_SER_DATA or ~/sklearn_ser_data)",
     )
-    ev.add_argument("--json", default=None, help="also write the result as JSON here")
+    ev.add_argument(
+        "--json",
+        default=None,
+        help="also write the result, with the settings, seed and library version, as JSON",
+    )
+    ev.add_argument(
+        "--speakers", type=int, default=None, help="use only the first N speakers (sorted)"
+    )
+    ev.add_argument(
+        "--folds", type=int, default=None, help="run only the first N leave-one-speaker-out folds"
+    )
     model_options(ev)
     ev.set_defaults(func=cmd_evaluate)
 
@@ -363,10 +568,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--group-by",
             choices=("all", "folder", "file"),
-            default="all",
+            default="file",
             help="which files share a speaker, for a model trained with speaker "
-            "standardisation: all files (default), each folder, or none",
+            "standardisation: none, each file alone (default: a file's result does not "
+            "depend on the other files), the files of each folder (a folder per speaker), "
+            "or all files",
         )
+        p.add_argument(
+            "--crop",
+            choices=("cover", "model"),
+            default="cover",
+            help="files longer than the model's input: covered whole (default: silences "
+            "dropped, evenly spaced pieces kept) or cropped as the model was saved",
+        )
+        threads_option(p)
 
     pr = sub.add_parser(
         "predict",
@@ -391,6 +606,36 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("-o", "--output", required=True, help="output .npy or .csv")
     audio_options(em)
     em.set_defaults(func=cmd_embed)
+
+    tl = sub.add_parser(
+        "timeline",
+        help="emotion over time in long recordings",
+        description="Window-by-window emotion probabilities and merged segments of each "
+        "recording (streamed from disk: any length). Windows without speech are labelled "
+        "'no speech'. Unreadable files are reported and skipped (exit code 1).",
+    )
+    tl.add_argument("model", help="model file from 'train' or save_model")
+    tl.add_argument("paths", nargs="+", help="audio files or folders")
+    tl.add_argument("--format", choices=("csv", "json"), default="csv")
+    tl.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    tl.add_argument(
+        "--window", type=float, default=None, help="window in seconds (default: the model's)"
+    )
+    tl.add_argument(
+        "--hop", type=float, default=None, help="seconds between windows (default: window/2)"
+    )
+    tl.add_argument(
+        "--context",
+        choices=("recording", "window"),
+        default="recording",
+        help="speaker statistics of the whole recording (default) or of each window alone",
+    )
+    tl.add_argument(
+        "--segments", action="store_true", help="CSV of merged segments instead of windows"
+    )
+    tl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    threads_option(tl)
+    tl.set_defaults(func=cmd_timeline)
     return parser
 
 
@@ -404,7 +649,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    if not _isatty(stdout):
+        sys.stdout = _PlainText(stdout)
+    if not _isatty(stderr):
+        sys.stderr = _PlainText(stderr)
     try:
+        _set_threads(args)
         return args.func(args)
     except UserError as exc:
         print(f"sklearn-ser {args.command}: error: {exc}", file=sys.stderr)
@@ -415,6 +666,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sklearn-ser: interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,11 @@ speaker (or a few) and trains on the others, and the predictions of all folds ar
 one UA and one WA, as in the speech emotion recognition literature.
 :func:`evaluate_speaker_independent` runs that protocol on any scikit-learn classifier and
 returns a :class:`SpeakerIndependentResult` with the pooled and per-fold numbers.
+
+Speaker ids reach the estimator in both of scikit-learn's modes: with metadata routing
+enabled (``sklearn.set_config(enable_metadata_routing=True)``) as ``groups=`` to whatever
+requests them (pipelines, searches, stacking), and without it through the legacy
+``<step>__groups`` fit parameter of a pipeline.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.metrics import confusion_matrix as _confusion_matrix
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
@@ -28,6 +34,8 @@ from sklearn.utils.parallel import Parallel, delayed
 from .metrics import per_class_recall, unweighted_accuracy, weighted_accuracy
 
 __all__ = ["SpeakerIndependentResult", "evaluate_speaker_independent"]
+
+_PROTOCOLS = ("file", "speaker")
 
 
 @dataclass
@@ -73,6 +81,9 @@ class SpeakerIndependentResult:
         Seconds spent fitting each fold's estimator.
     predict_time : ndarray of shape (n_folds,)
         Seconds spent predicting each fold's test speakers.
+    protocol : {"file", "speaker"}
+        How test files were predicted: each alone ("file") or with its speaker's id
+        ("speaker"); see :func:`evaluate_speaker_independent`.
 
     Examples
     --------
@@ -105,6 +116,7 @@ class SpeakerIndependentResult:
     fit_time: np.ndarray
     predict_time: np.ndarray
     cv_name: str = field(default="", repr=False)
+    protocol: str = "speaker"
 
     @property
     def n_folds(self) -> int:
@@ -151,6 +163,7 @@ class SpeakerIndependentResult:
             "fit_time": [float(v) for v in self.fit_time],
             "predict_time": [float(v) for v in self.predict_time],
             "cv_name": self.cv_name,
+            "protocol": self.protocol,
         }
 
     def to_text(self, *, digits: int = 3) -> str:
@@ -182,7 +195,8 @@ class SpeakerIndependentResult:
         cv = f"{self.cv_name}, " if self.cv_name else ""
         lines = [
             f"Speaker-independent evaluation ({cv}{self.n_folds} folds, "
-            f"{n_tested} utterances, fit {float(np.sum(self.fit_time)):.1f} s)",
+            f"{n_tested} utterances, {self.protocol} protocol, "
+            f"fit {float(np.sum(self.fit_time)):.1f} s)",
             f"UA {f.format(self.ua)} (fold std {f.format(self.ua_std)})   "
             f"WA {f.format(self.wa)} (fold std {f.format(self.wa_std)})",
             "",
@@ -236,17 +250,8 @@ def _is_per_sample(value: Any, n_samples: int) -> bool:
         return False
 
 
-def _groups_param_name(estimator: Any) -> str | None:
-    """Name under which ``estimator.fit`` receives speaker groups, or None if it does not."""
-    if isinstance(estimator, Pipeline):
-        name, last = estimator.steps[-1]
-        if last is None or last == "passthrough":
-            return None
-        return f"{name}__groups" if _accepts_groups(last) else None
-    if isinstance(estimator, BaseSearchCV):
-        # Search estimators take ``groups`` through ``**params`` and hand it to their ``cv``.
-        return "groups"
-    return "groups" if _accepts_groups(estimator) else None
+def _routing_enabled() -> bool:
+    return bool(get_config().get("enable_metadata_routing", False))
 
 
 def _accepts_groups(estimator: Any, method: str = "fit") -> bool:
@@ -260,12 +265,67 @@ def _accepts_groups(estimator: Any, method: str = "fit") -> bool:
         return False
 
 
-def _predict_has_groups(estimator: Any) -> bool:
-    """Whether ``estimator.predict`` takes the test speakers (speaker standardisation)."""
+def _routes_groups(estimator: Any, method: str) -> bool:
+    """With metadata routing on: whether ``estimator.<method>`` routes or consumes ``groups``."""
+    from sklearn.utils.metadata_routing import get_routing_for_object
+
+    try:
+        routing = get_routing_for_object(estimator)
+        return bool(routing.consumes(method, ["groups"]))
+    except Exception:  # not a scikit-learn estimator: its signature says
+        return _accepts_groups(estimator, method)
+
+
+def _unwrap_search(estimator: Any) -> Any:
+    """A fitted search's best estimator: searches' predict and transform take no metadata."""
+    while isinstance(estimator, BaseSearchCV) and hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    return estimator
+
+
+def _groups_fit_params(estimator: Any, groups: np.ndarray) -> dict[str, Any]:
+    """The fit parameters that hand ``estimator`` its training speakers, if it takes them.
+
+    With metadata routing, ``groups=`` to whatever requests it. Without, the legacy names:
+    ``groups=`` for an estimator whose ``fit`` takes it and for a search (its splitter),
+    ``<last step>__groups`` for a pipeline whose last step takes it, and both for a search
+    over such a pipeline (the search hands the second to the pipeline's ``fit``).
+    """
+    if _routing_enabled():
+        return {"groups": groups} if _routes_groups(estimator, "fit") else {}
+    if isinstance(estimator, BaseSearchCV):
+        params = {"groups": groups}
+        params.update(_groups_fit_params(estimator.estimator, groups))
+        return params
     if isinstance(estimator, Pipeline):
-        # Without metadata routing a Pipeline hands predict's keywords to its last step.
-        estimator = estimator.steps[-1][1]
-    return _accepts_groups(estimator, "predict")
+        name, last = estimator.steps[-1]
+        if last is None or last == "passthrough" or isinstance(last, str):
+            return {}
+        return {f"{name}__groups": groups} if _accepts_groups(last) else {}
+    return {"groups": groups} if _accepts_groups(estimator) else {}
+
+
+def _call_with_groups(estimator: Any, method: str, X: Any, groups: Any) -> Any:
+    """``estimator.<method>(X)`` with the speaker ids ``groups`` where it takes them.
+
+    A fitted search is replaced by its best estimator. With metadata routing, ``groups=``
+    when the estimator routes or consumes them; without, a pipeline's earlier steps
+    transform ``X`` and its last step gets ``groups=`` (the legacy way, which scikit-learn
+    allows for ``predict`` but not for ``transform``). ``groups=None`` calls
+    ``estimator.<method>(X)``.
+    """
+    estimator = _unwrap_search(estimator)
+    function = getattr(estimator, method)
+    if groups is None:
+        return function(X)
+    if _routing_enabled():
+        return function(X, groups=groups) if _routes_groups(estimator, method) else function(X)
+    if isinstance(estimator, Pipeline):
+        last = estimator.steps[-1][1]
+        if last is not None and not isinstance(last, str) and _accepts_groups(last, method):
+            return getattr(last, method)(estimator[:-1].transform(X), groups=groups)
+        return function(X)
+    return function(X, groups=groups) if _accepts_groups(estimator, method) else function(X)
 
 
 def _check_cv(cv: Any, groups: np.ndarray) -> tuple[Any, str]:
@@ -294,23 +354,21 @@ def _fit_and_predict(
     train: np.ndarray,
     test: np.ndarray,
     fit_params: dict[str, Any],
-    groups_param: str | None,
     n_samples: int,
+    protocol: str,
 ) -> tuple[np.ndarray, float, float]:
     est = clone(estimator)
-    params = {}
+    params = _groups_fit_params(est, groups[train])
     for key, value in fit_params.items():
         if _is_per_sample(value, n_samples):
             value = _safe_indexing(value, train)
         params[key] = value
-    if groups_param is not None and groups_param not in params:
-        params[groups_param] = groups[train]
     start = time.perf_counter()
     est.fit(_safe_indexing(X, train), y[train], **params)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
-    predict_params = {"groups": groups[test]} if _predict_has_groups(est) else {}
-    y_pred = np.asarray(est.predict(_safe_indexing(X, test), **predict_params))
+    test_groups = groups[test] if protocol == "speaker" else None
+    y_pred = np.asarray(_call_with_groups(est, "predict", _safe_indexing(X, test), test_groups))
     predict_time = time.perf_counter() - start
     if y_pred.shape != (test.shape[0],):
         raise ValueError(
@@ -330,6 +388,7 @@ def evaluate_speaker_independent(
     n_jobs: int | None = None,
     verbose: int = 0,
     fit_params: dict[str, Any] | None = None,
+    protocol: str = "speaker",
 ) -> SpeakerIndependentResult:
     """Evaluate a classifier on held-out speakers, pooling the predictions of all folds.
 
@@ -338,15 +397,30 @@ def evaluate_speaker_independent(
     recall, the confusion matrix and the per-speaker accuracy are computed on the pooled
     predictions; UA and WA are also reported per fold.
 
-    If the estimator's ``fit`` accepts a ``groups`` parameter, it receives the speakers of the
-    training fold (``groups=``), so it can split off a speaker-disjoint validation set, e.g.
-    for early stopping. For a :class:`~sklearn.pipeline.Pipeline` whose last step's ``fit``
-    accepts ``groups`` they are passed as ``<last step name>__groups``; a
-    :class:`~sklearn.model_selection.GridSearchCV` (or other search) receives them as
-    ``groups=`` for its own (nested) speaker-independent splits. The held-out speakers never
-    appear in these groups. If ``predict`` (of the estimator or of a pipeline's last step)
-    accepts ``groups``, it receives the test fold's speakers, which speaker standardisation
-    (``SERClassifier(standardize="speaker")``) needs; no labels are passed.
+    The estimator's ``fit`` receives the speakers of the training fold when it takes them,
+    e.g. for per-speaker statistics (``SERClassifier(standardize="speaker")``) or a
+    speaker-disjoint early-stopping split. With metadata routing enabled
+    (``sklearn.set_config(enable_metadata_routing=True)``) they are passed as ``groups=`` to
+    anything that requests them: a :class:`~sklearn.pipeline.Pipeline`, a
+    :class:`~sklearn.model_selection.GridSearchCV` (its splitter and its estimator), a
+    :class:`~sklearn.ensemble.StackingClassifier`. Without routing, the legacy way: as
+    ``groups=`` to an estimator whose ``fit`` takes them, as ``<last step>__groups`` to a
+    pipeline, and to a search both as ``groups=`` (its splitter) and, for a search over a
+    pipeline, as ``<last step>__groups``. The held-out speakers never appear in these
+    groups, and no test labels are passed.
+
+    Two protocols predict the held-out files:
+
+    - ``"speaker"``: the files of each test speaker are predicted together with their
+      speaker's id (``predict(X_test, groups=test_speakers)``), for models that use the
+      speaker context (per-speaker standardisation: a speaker's unlabelled recordings are
+      available when predicting, as when a system adapts to its user);
+    - ``"file"``: every test file is predicted alone, without speaker ids, as a service
+      that gets one recording at a time must.
+
+    A model without speaker context gives the same result under both. A fitted search
+    predicts through its ``best_estimator_``, since a search's ``predict`` takes no speaker
+    ids.
 
     Parameters
     ----------
@@ -380,6 +454,9 @@ def evaluate_speaker_independent(
         Extra parameters for ``estimator.fit``. Values with one entry per sample (e.g.
         ``sample_weight``) are indexed with the training fold; other values are passed as is.
         A ``groups`` entry given here takes precedence over the automatic speaker groups.
+    protocol : {"speaker", "file"}, default="speaker"
+        How the held-out files are predicted: with their speaker's id (``"speaker"``) or
+        each alone (``"file"``). Recorded in the result.
 
     Returns
     -------
@@ -428,6 +505,11 @@ def evaluate_speaker_independent(
     if not isinstance(verbose, (int, np.integer)) or isinstance(verbose, bool) or verbose < 0:
         raise ValueError(f"verbose must be a non-negative int, got verbose={verbose!r}.")
     fit_params = {} if fit_params is None else dict(fit_params)
+    if protocol not in _PROTOCOLS:
+        raise ValueError(
+            f"protocol must be one of {list(_PROTOCOLS)}: 'file' predicts every test file "
+            f"alone, 'speaker' with its speaker's id; got protocol={protocol!r}."
+        )
 
     cv, cv_name = _check_cv(cv, groups)
     if hasattr(cv, "split"):
@@ -470,11 +552,10 @@ def evaluate_speaker_independent(
                 stacklevel=2,
             )
 
-    groups_param = _groups_param_name(estimator)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     outputs = parallel(
         delayed(_fit_and_predict)(
-            estimator, X, y, groups, train, test, fit_params, groups_param, n_samples
+            estimator, X, y, groups, train, test, fit_params, n_samples, protocol
         )
         for train, test in splits
     )
@@ -528,6 +609,7 @@ def evaluate_speaker_independent(
         fit_time=np.asarray(fit_times, dtype=float),
         predict_time=np.asarray(predict_times, dtype=float),
         cv_name=cv_name,
+        protocol=protocol,
     )
 
 

@@ -1,4 +1,5 @@
-"""Plots for speech emotion recognition: embedding maps, confusion matrices, training curves.
+"""Plots for speech emotion recognition: embedding maps, confusion matrices, training curves,
+emotion over time.
 
 matplotlib is an optional dependency (``pip install 'sklearn-ser[plotting]'``). It is imported
 only when a plot is drawn, so importing this module never imports matplotlib.
@@ -21,8 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "EmbeddingDisplay",
+    "TimelineDisplay",
     "plot_confusion_matrix",
     "plot_embedding",
+    "plot_timeline",
     "plot_training_history",
 ]
 
@@ -293,6 +296,7 @@ class EmbeddingDisplay:
         X: Any,
         y: Any,
         *,
+        groups: Any = None,
         method: str = "tsne",
         ax: Axes | None = None,
         random_state: Any = None,
@@ -311,6 +315,12 @@ class EmbeddingDisplay:
             Utterances, in any form ``estimator.transform`` accepts.
         y : array-like of shape (n_samples,)
             Emotion labels.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker of each utterance, for an estimator that standardises per speaker
+            (``SERClassifier(standardize="speaker")``); None embeds every utterance
+            alone. Passed as ``transform(X, groups=groups)`` through metadata routing
+            when it is enabled, else to the last step of a pipeline. A fitted search
+            embeds with its ``best_estimator_``.
         method : {"tsne", "pca"}, default="tsne"
             Projection method.
         ax : matplotlib Axes, default=None
@@ -347,7 +357,9 @@ class EmbeddingDisplay:
                 "estimator must implement transform(X) returning embeddings, got an object of "
                 f"type {type(estimator).__name__} without transform."
             )
-        embeddings = np.asarray(estimator.transform(X))
+        from .model_selection import _call_with_groups
+
+        embeddings = np.asarray(_call_with_groups(estimator, "transform", X, groups))
         if embeddings.ndim != 2:
             raise ValueError(
                 "estimator.transform(X) must return embeddings of shape (n_samples, n_features), "
@@ -370,6 +382,7 @@ def plot_embedding(
     y: Any,
     *,
     estimator: Any = None,
+    groups: Any = None,
     method: str = "tsne",
     ax: Axes | None = None,
     random_state: Any = None,
@@ -390,6 +403,9 @@ def plot_embedding(
         Emotion labels.
     estimator : estimator object, default=None
         If given, a fitted estimator whose ``transform(X)`` returns the embeddings.
+    groups : array-like of shape (n_samples,), default=None
+        Speaker of each utterance, passed to the estimator's ``transform`` (see
+        :meth:`EmbeddingDisplay.from_estimator`); ignored without ``estimator``.
     method : {"tsne", "pca"}, default="tsne"
         Projection to 2-D: :class:`sklearn.manifold.TSNE` or
         :class:`sklearn.decomposition.PCA`.
@@ -434,7 +450,7 @@ def plot_embedding(
         **scatter_kwargs,
     )
     if estimator is not None:
-        return EmbeddingDisplay.from_estimator(estimator, X, y, **kwargs)
+        return EmbeddingDisplay.from_estimator(estimator, X, y, groups=groups, **kwargs)
     return EmbeddingDisplay.from_embeddings(X, y, **kwargs)
 
 
@@ -622,3 +638,248 @@ def plot_training_history(
     ax.set_ylabel("value")
     ax.legend(loc="best")
     return ax
+
+
+# --------------------------------------------------------------------------- timeline
+_TIMELINE_KINDS = ("lines", "stacked")
+
+
+class TimelineDisplay:
+    """Emotion probabilities over time in one recording, with its non-speech shaded.
+
+    Create it with :meth:`from_timeline` (a :class:`~sklearn_ser.Timeline` from
+    :func:`~sklearn_ser.predict_timeline`), :meth:`from_predictions` (a model and a
+    recording) or the function :func:`plot_timeline`.
+
+    Parameters
+    ----------
+    timeline : Timeline
+        The result of :func:`~sklearn_ser.predict_timeline`.
+
+    Attributes
+    ----------
+    lines_ : list of matplotlib artists
+        One line (``kind="lines"``) or filled band (``kind="stacked"``) per class, in the
+        order of ``timeline.classes``.
+    spans_ : list of matplotlib Polygon
+        One shaded span per ``"no speech"`` segment.
+    legend_ : matplotlib Legend
+        The legend.
+    ax_ : matplotlib Axes
+        Axes with the plot.
+    figure_ : matplotlib Figure
+        Figure containing the plot.
+
+    See Also
+    --------
+    plot_timeline : Draw a timeline in one call.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_ser import Timeline
+    >>> from sklearn_ser.plotting import TimelineDisplay
+    >>> t = Timeline(start=np.array([0.0, 1.0, 2.0]), end=np.array([2.0, 3.0, 4.0]),
+    ...              label=np.array(["anger", "no speech", "sadness"]),
+    ...              proba=np.array([[0.8, 0.2], [np.nan, np.nan], [0.3, 0.7]]),
+    ...              speech=np.array([True, False, True]),
+    ...              classes=np.array(["anger", "sadness"]), duration=4.0, window=2.0, hop=1.0)
+    >>> disp = TimelineDisplay.from_timeline(t)
+    >>> len(disp.lines_), len(disp.spans_)
+    (2, 1)
+    """
+
+    def __init__(self, timeline: Any) -> None:
+        self.timeline = timeline
+
+    def plot(
+        self,
+        *,
+        kind: str = "lines",
+        ax: Axes | None = None,
+        title: str | None = None,
+        no_speech_color: Any = "0.85",
+    ) -> TimelineDisplay:
+        """Draw the probabilities over time.
+
+        Parameters
+        ----------
+        kind : {"lines", "stacked"}, default="lines"
+            One line per class at each window's centre, or the probabilities stacked into
+            bands that fill [0, 1].
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new (wide) figure is created if None.
+        title : str, default=None
+            Axes title; none if None.
+        no_speech_color : matplotlib colour, default="0.85"
+            Colour of the shaded non-speech segments.
+
+        Returns
+        -------
+        display : TimelineDisplay
+            This object, with :attr:`ax_`, :attr:`figure_` and the artists set.
+        """
+        plt = _import_pyplot("TimelineDisplay.plot")
+        if kind not in _TIMELINE_KINDS:
+            raise ValueError(f"kind must be one of {_TIMELINE_KINDS!r}, got kind={kind!r}.")
+        t = self.timeline
+        for name in ("start", "end", "proba", "classes", "segments", "duration"):
+            if not hasattr(t, name):
+                raise TypeError(
+                    f"timeline must be a Timeline from predict_timeline, got {type(t).__name__}."
+                )
+        if ax is None:
+            _, ax = plt.subplots(figsize=(10, 3.2))
+        centres = (np.asarray(t.start) + np.asarray(t.end)) / 2
+        proba = np.asarray(t.proba, dtype=float)
+        colors = _label_colors(len(t.classes))
+        spans = [
+            ax.axvspan(s.start, s.end, color=no_speech_color, alpha=0.6, lw=0, zorder=0)
+            for s in t.segments
+            if not np.isin(s.label, np.asarray(t.classes).astype(str))
+        ]
+        lines = []
+        if kind == "lines":
+            for j, (cls, color) in enumerate(zip(t.classes, colors)):
+                (line,) = ax.plot(centres, proba[:, j], color=color, label=str(cls), lw=1.5)
+                lines.append(line)
+        else:
+            filled = np.nan_to_num(proba, nan=0.0)
+            bottom = np.zeros(len(centres))
+            for j, (cls, color) in enumerate(zip(t.classes, colors)):
+                top = bottom + filled[:, j]
+                band = ax.fill_between(
+                    centres, bottom, top, color=color, label=str(cls), step="mid", lw=0
+                )
+                lines.append(band)
+                bottom = top
+        if spans:
+            spans[0].set_label("no speech")
+        ax.set_xlim(0, t.duration)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("probability")
+        if title is not None:
+            ax.set_title(title)
+        self.legend_ = ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+        self.lines_ = lines
+        self.spans_ = spans
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_timeline(
+        cls,
+        timeline: Any,
+        *,
+        kind: str = "lines",
+        ax: Axes | None = None,
+        title: str | None = None,
+    ) -> TimelineDisplay:
+        """Draw a timeline from :func:`~sklearn_ser.predict_timeline`.
+
+        Parameters
+        ----------
+        timeline : Timeline
+            Per-window probabilities and segments of one recording.
+        kind : {"lines", "stacked"}, default="lines"
+            Lines per class, or stacked bands.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created if None.
+        title : str, default=None
+            Axes title.
+
+        Returns
+        -------
+        display : TimelineDisplay
+            The drawn display.
+        """
+        return cls(timeline).plot(kind=kind, ax=ax, title=title)
+
+    @classmethod
+    def from_predictions(
+        cls,
+        model: Any,
+        audio: Any,
+        *,
+        kind: str = "lines",
+        ax: Axes | None = None,
+        title: str | None = None,
+        **timeline_params: Any,
+    ) -> TimelineDisplay:
+        """Predict the timeline of a recording with ``model`` and draw it.
+
+        Parameters
+        ----------
+        model : sklearn.pipeline.Pipeline
+            A fitted pipeline from audio, as :func:`~sklearn_ser.predict_timeline` takes.
+        audio : str, PathLike, array-like or (array-like, int)
+            The recording.
+        kind : {"lines", "stacked"}, default="lines"
+            Lines per class, or stacked bands.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created if None.
+        title : str, default=None
+            Axes title.
+        **timeline_params : dict
+            Passed to :func:`~sklearn_ser.predict_timeline` (``window``, ``hop``...).
+
+        Returns
+        -------
+        display : TimelineDisplay
+            The drawn display.
+        """
+        from ._timeline import predict_timeline
+
+        _import_pyplot(f"{cls.__name__}.from_predictions")
+        timeline = predict_timeline(model, audio, **timeline_params)
+        return cls(timeline).plot(kind=kind, ax=ax, title=title)
+
+
+def plot_timeline(
+    timeline: Any,
+    *,
+    kind: str = "lines",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> TimelineDisplay:
+    """Plot emotion probabilities over time, with the non-speech segments shaded.
+
+    Parameters
+    ----------
+    timeline : Timeline
+        The result of :func:`~sklearn_ser.predict_timeline`.
+    kind : {"lines", "stacked"}, default="lines"
+        One line per class, or the probabilities stacked into bands.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure is created if None.
+    title : str, default=None
+        Axes title.
+
+    Returns
+    -------
+    display : TimelineDisplay
+        With ``ax_``, ``figure_``, ``lines_`` and ``spans_``.
+
+    See Also
+    --------
+    TimelineDisplay.from_predictions : predict and plot in one call.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_ser import Timeline
+    >>> from sklearn_ser.plotting import plot_timeline
+    >>> t = Timeline(start=np.array([0.0, 1.0]), end=np.array([2.0, 3.0]),
+    ...              label=np.array(["anger", "sadness"]),
+    ...              proba=np.array([[0.8, 0.2], [0.3, 0.7]]), speech=np.array([True, True]),
+    ...              classes=np.array(["anger", "sadness"]), duration=3.0, window=2.0, hop=1.0)
+    >>> plot_timeline(t, kind="stacked").ax_.get_xlabel()
+    'time (s)'
+    """
+    return TimelineDisplay.from_timeline(timeline, kind=kind, ax=ax, title=title)

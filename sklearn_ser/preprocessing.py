@@ -219,9 +219,23 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         X = self._validate(X, reset=True)
         groups = _check_groups(groups, X.shape[0])
         self._fit_moments(_moments(X, groups), fitted_with_groups=groups is not None)
+        if groups is None:
+            warnings.warn(
+                "SpeakerStandardScaler was fitted without groups, so it cannot tell speakers "
+                "apart: pass fit(X, groups=speaker_ids), or in a pipeline or search enable "
+                "metadata routing (sklearn.set_config(enable_metadata_routing=True)) and pass "
+                "groups=speaker_ids to its fit.",
+                UserWarning,
+                stacklevel=3,  # the caller of fit, past the _fit_context wrapper
+            )
         return self
 
     def _fit_moments(self, moments: _Moments, *, fitted_with_groups: bool) -> None:
+        """Learn the training statistics from the moments of ``_moments(X, groups)``.
+
+        Shared with :class:`~sklearn_ser.SERClassifier`, which computes the moments in the
+        same pass over ``X`` (possibly a memory map) that also gives its speakers'.
+        """
         total, total_sq, count = moments.total, moments.total_sq, moments.count
         mean = total.sum(0) / count.sum()
         std = np.sqrt(np.maximum(total_sq.sum(0) / count.sum() - mean**2, 0.0))
@@ -234,14 +248,6 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
             self.speaker_scale_ = np.maximum(np.sqrt(np.maximum(within, 0.0)), _MIN_SCALE)
             self.n_speakers_ = len(count)
         else:
-            warnings.warn(
-                "SpeakerStandardScaler was fitted without groups, so it cannot tell speakers "
-                "apart: pass fit(X, groups=speaker_ids), or in a pipeline or search enable "
-                "metadata routing (sklearn.set_config(enable_metadata_routing=True)) and pass "
-                "groups=speaker_ids to its fit.",
-                UserWarning,
-                stacklevel=4,  # the caller of fit, past the _fit_context wrapper
-            )
             self.speaker_scale_ = self.scale_.copy()
             self.n_speakers_ = 0
 
@@ -275,11 +281,14 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self, "mean_")
         groups = _check_groups(groups, X.shape[0])
-        moments = _moments(X, groups)
+        return self._shrunk_statistics(_moments(X, groups))
+
+    def _shrunk_statistics(self, moments: _Moments) -> SpeakerStatistics:
+        """Each group's statistics shrunk toward the training ones, from its moments."""
         total, total_sq, count = moments.total, moments.total_sq, moments.count
         own_mean = total / count[:, None]
         own_var = np.maximum(total_sq / count[:, None] - own_mean**2, 0.0)
-        cells = count.sum() / max(X.shape[0], 1)  # values of a feature in one sample
+        cells = count.sum() / max(len(moments.codes), 1)  # values of a feature in one sample
         weight = (count / (count + self.prior_utterances * cells))[:, None]
         mean = weight * own_mean + (1 - weight) * self.mean_
         var = weight * own_var + (1 - weight) * self.speaker_scale_**2

@@ -99,3 +99,78 @@ def test_sources_and_durations(tmp_path):
     np.testing.assert_array_equal(audio_durations([path, np.zeros(10)], sr=16000), [16000, 10])
     with pytest.raises(ValueError, match="single path"):
         as_audio_sources(str(path))
+
+
+# --------------------------------------------------------------------------- issue 16
+def test_declared_rate_pair_gives_the_same_features_as_the_file(tmp_path):
+    from sklearn_ser import MelSpectrogramExtractor
+
+    y = tone(220, 1.0, 22050) + 0.3 * tone(1250, 1.0, 22050)
+    path = tmp_path / "a.wav"
+    sf.write(path, y, 22050, subtype="FLOAT")
+    ext = MelSpectrogramExtractor(max_frames=80).fit([str(path)])
+    from_file = ext.transform([str(path)])
+    from_pair = ext.transform([(y, 22050)])
+    np.testing.assert_allclose(from_pair, from_file, atol=1e-4)
+    # The same array without its rate is read as 16 kHz audio: a different signal.
+    assert not np.allclose(ext.transform([y]), from_file, atol=1e-2)
+    assert load_audio([(y, 22050)], sr=16000)[0].shape == load_audio(path, sr=16000).shape
+    assert audio_durations([(y, 22050)], 16000)[0] == load_audio(path, sr=16000).shape[0]
+
+
+def test_mixing_declared_and_undeclared_rates_is_refused():
+    y = tone(220, 0.2, 22050)
+    with pytest.raises(ValueError, match=r"undeclared sampling rate \(samples 1\)"):
+        as_audio_sources([(y, 22050), y])
+    with pytest.raises(ValueError, match=r"single \(waveform, sr\) pair"):
+        as_audio_sources((y, 22050))
+    with pytest.raises(ValueError, match="sampling rate of the pair"):
+        load_audio([(y, 0)])
+
+
+def test_detect_speech_finds_sound_and_rejects_silence():
+    from sklearn_ser import detect_speech
+
+    sr = 16000
+    y = np.concatenate([np.zeros(sr), tone(200, 1.0), np.zeros(sr), tone(300, 0.5)])
+    intervals = detect_speech(y, sr)
+    np.testing.assert_allclose(intervals / sr, [[1.0, 2.0], [3.0, 3.5]], atol=0.03)
+    assert detect_speech(np.zeros(2 * sr), sr).shape == (0, 2)
+    # Near-silence (-80 dBFS noise) is not sound; a pause shorter than min_silence is kept.
+    noise = 1e-4 * np.random.default_rng(0).standard_normal(2 * sr)
+    assert detect_speech(noise, sr).shape == (0, 2)
+    short_pause = np.concatenate([tone(200, 0.5), np.zeros(1600), tone(200, 0.5)])
+    assert len(detect_speech(short_pause, sr)) == 1
+
+
+def test_transform_warns_naming_silent_and_short_files(tmp_path):
+    from sklearn_ser import MelSpectrogramExtractor, NoSpeechWarning
+
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(32000, np.float32), 16000)
+    ext = MelSpectrogramExtractor(max_frames=50).fit([tone()])
+    with pytest.warns(NoSpeechWarning) as record:
+        ext.transform([tone(), str(silent), tone(seconds=0.01)])
+    message = str(record[0].message)
+    assert "2 of 3" in message and "1 (silent.wav)" in message
+    assert "shorter than 0.25 s: 2" in message
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoSpeechWarning)
+        ext.transform([tone(), tone(300)])  # speech: no warning
+
+
+def test_stream_audio_equals_whole_file_resampled(tmp_path):
+    from sklearn_ser._audio import stream_audio
+
+    y = tone(220, 3.0, 22050) + 0.1 * tone(3000, 3.0, 22050)
+    path = tmp_path / "a.flac"
+    sf.write(path, y, 22050)
+    blocks, duration = stream_audio(path, 16000, block_size=5000)
+    streamed = np.concatenate(list(blocks))
+    whole = load_audio(path, sr=16000)
+    assert abs(duration - 3.0) < 1e-6
+    assert abs(len(streamed) - len(whole)) <= 1
+    n = min(len(streamed), len(whole))
+    np.testing.assert_allclose(streamed[:n], whole[:n], atol=2e-3)

@@ -1,5 +1,7 @@
+import copy
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -7,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sklearn_ser import save_model
+from sklearn_ser import load_model, save_model
 from sklearn_ser.cli import main
 from sklearn_ser.datasets import make_emotional_speech
 
@@ -41,7 +43,7 @@ def test_help_is_fast_and_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    for command in ("demo", "evaluate", "train", "predict", "embed"):
+    for command in ("demo", "evaluate", "train", "predict", "embed", "timeline"):
         with pytest.raises(SystemExit) as exc:
             main([command, "--help"])
         assert exc.value.code == 0
@@ -55,7 +57,8 @@ def test_predict_skips_unreadable_and_fails_at_the_end(model_and_audio, tmp_path
     assert "broken.wav" in capsys.readouterr().err
     rows = list(csv.DictReader(out.open()))
     assert [r["path"].rsplit("/", 1)[-1] for r in rows] == [f"u{i}.wav" for i in range(5)]
-    expected = pipe.predict_proba(data.data[:5])
+    # By default each file is its own speaker, and long files are covered whole.
+    expected = _cover(pipe).predict_proba(data.data[:5], groups=np.arange(5))
     classes = list(pipe.classes_)
     for row, p in zip(rows, expected):
         got = [float(row[f"p_{c}"]) for c in classes]
@@ -68,13 +71,26 @@ def test_predict_group_by_file_standardises_each_file_alone(model_and_audio, tmp
     assert pipe.named_steps["classifier"].standardize == "speaker"
     files = [str(audio / f"u{i}.wav") for i in range(3)]
     out = tmp_path / "pred.csv"
-    assert main(["predict", str(model), *files, "--group-by", "file", "-o", str(out)]) == 0
+    argv = ["predict", str(model), *files, "--crop", "model", "-o", str(out)]
+    assert main([*argv, "--group-by", "file"]) == 0
     classes = list(pipe.classes_)
     got = [[float(r[f"p_{c}"]) for c in classes] for r in csv.DictReader(out.open())]
     expected = pipe.predict_proba(data.data[:3], groups=["a", "b", "c"])
     np.testing.assert_allclose(got, expected, atol=1e-4)
     together = pipe.predict_proba(data.data[:3])
     assert not np.allclose(expected, together, atol=1e-3)
+    # The default is each file alone: a file's result does not depend on the others.
+    assert main(argv) == 0
+    default = [[float(r[f"p_{c}"]) for c in classes] for r in csv.DictReader(out.open())]
+    np.testing.assert_allclose(default, expected, atol=1e-4)
+    assert main(["predict", str(model), files[0], "--crop", "model", "-o", str(out)]) == 0
+    alone = [float(v) for k, v in next(csv.DictReader(out.open())).items() if k.startswith("p_")]
+    np.testing.assert_allclose(alone, default[0], atol=1e-4)
+
+
+def _cover(pipe):
+    """The fitted pipeline as the CLI predicts with it: long files covered whole."""
+    return copy.deepcopy(pipe).set_params(features__crop="cover")
 
 
 def test_predict_json_all_readable(model_and_audio, capsys):
@@ -91,7 +107,10 @@ def test_embed_npy_and_csv(model_and_audio, tmp_path):
     model, audio, pipe, data = model_and_audio
     assert main(["embed", str(model), str(audio), "-o", str(tmp_path / "e.npy")]) == 1
     emb = np.load(tmp_path / "e.npy")
-    np.testing.assert_allclose(emb, pipe.transform(data.data[:5]), atol=1e-5)
+    covering = _cover(pipe)
+    features = covering[:-1].transform(data.data[:5])
+    expected = covering[-1].transform(features, groups=np.arange(5))
+    np.testing.assert_allclose(emb, expected, atol=1e-5)
     assert len((tmp_path / "e.paths.txt").read_text().split()) == 5
     assert main(["embed", str(model), str(audio / "u0.wav"), "-o", str(tmp_path / "e.csv")]) == 0
     header = (tmp_path / "e.csv").read_text().splitlines()[0]
@@ -197,3 +216,93 @@ def test_embed_rejects_bad_output(model_and_audio, capsys):
     model, audio, _, _ = model_and_audio
     assert main(["embed", str(model), str(audio / "u0.wav"), "-o", "e.txt"]) == 2
     assert ".npy or .csv" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- issue 16
+def test_output_path_is_checked_before_any_work(model_and_audio, capsys, monkeypatch):
+    model, audio, _, _ = model_and_audio
+    calls = []
+    monkeypatch.setattr("sklearn_ser.cli._load_model", lambda path: calls.append(path))
+    for argv in (
+        ["predict", str(model), str(audio), "-o", "/nonexistent/dir/out.csv"],
+        ["embed", str(model), str(audio), "-o", "/nonexistent/dir/e.npy"],
+        ["timeline", str(model), str(audio), "-o", "/nonexistent/dir/t.csv"],
+        ["train", "--labels", "x.csv", "-o", "/nonexistent/dir/m.safetensors"],
+        ["evaluate", "--corpus", "emodb", "--json", "/nonexistent/dir/r.json"],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "/nonexistent/dir" in err and "does not exist" in err, err
+    assert calls == []  # failed before loading the model or reading any audio
+    assert main(["predict", str(model), str(audio), "-o", str(audio)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_empty_label_cell_is_rejected_with_its_row(tmp_path, model_and_audio, capsys):
+    _, audio, _, _ = model_and_audio
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,label\nu0.wav,anger\nu1.wav,\nu2.wav,sadness\n")
+    argv = ["train", "--labels", str(labels), "--audio-dir", str(audio), "-o", "m.safetensors"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "row 3" in err and "'label'" in err
+
+
+def test_train_prints_progress_without_verbose_and_no_ansi(tmp_path, model_and_audio, capsys):
+    _, audio, _, data = model_and_audio
+    labels = tmp_path / "labels.csv"
+    rows = [f"u{i}.wav,{data.target[i]}" for i in range(5)]
+    labels.write_text("path,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "m.safetensors"
+    argv = ["train", "--labels", str(labels), "--audio-dir", str(audio), "--epochs", "2"]
+    assert main([*argv, "--threads", "1", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    lines = [line for line in captured.out.splitlines() if line.strip()[:1].isdigit()]
+    assert len(lines) == 2  # one line per epoch
+    assert "\x1b[" not in text  # captured output is not a terminal: no colour codes
+    assert "np.str_" not in text
+
+
+def test_model_file_follows_the_umask(tmp_path, model_and_audio):
+    _, _, pipe, _ = model_and_audio
+    previous = os.umask(0o022)
+    try:
+        path = save_model(pipe, tmp_path / "shared.safetensors")
+    finally:
+        os.umask(previous)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    assert load_model(path) is not None
+
+
+def test_evaluate_limits_speakers_and_folds_and_records_settings(tmp_path, capsys):
+    home = _mini_emodb(tmp_path)
+    report = tmp_path / "r.json"
+    argv = ["evaluate", "--corpus", "emodb", "--data-home", str(home), "--epochs", "1"]
+    assert main([*argv, "--speakers", "2", "--folds", "1", "--json", str(report)]) == 0
+    assert "2 speakers" in capsys.readouterr().out
+    result = json.loads(report.read_text())
+    assert result["n_folds_run"] == 1 and len(result["per_speaker_accuracy"]) == 1
+    settings = result["settings"]
+    assert settings["seed"] == 0 and settings["speakers"] == 2 and settings["epochs"] == 1
+    assert settings["library_version"]
+
+
+def test_timeline_command_csv_and_json(model_and_audio, tmp_path, capsys):
+    model, _, _, data = model_and_audio
+    recording = np.concatenate([data.data[0], np.zeros(32000, np.float32), data.data[1]])
+    path = tmp_path / "long.wav"
+    sf.write(path, recording, 16000, subtype="FLOAT")
+    out = tmp_path / "t.csv"
+    assert main(["timeline", str(model), str(path), "-o", str(out), "--hop", "0.3"]) == 0
+    rows = list(csv.DictReader(out.open()))
+    labels = [r["label"] for r in rows]
+    assert "no speech" in labels and set(labels) - {"no speech"}
+    silent = [r for r in rows if r["label"] == "no speech"]
+    assert all(r["p_anger"] == "" for r in silent)
+    assert main(["timeline", str(model), str(path), "--format", "json", "-q"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert abs(record["duration"] - len(recording) / 16000) < 1e-3
+    assert record["segments"][0]["start"] == 0.0
+    assert abs(record["segments"][-1]["end"] - record["duration"]) < 1e-3
+    assert any(s["label"] == "no speech" for s in record["segments"])

@@ -13,6 +13,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from sklearn_ser import SERClassifier
+from sklearn_ser._net import _Checkpoint
 from sklearn_ser.models import CenterLoss, ModelOutput, MultitaskCNN, SpecAugment
 
 TINY = {"module__channels": (8, 16), "module__embedding_dim": 8, "batch_size": 16}
@@ -215,9 +216,44 @@ def test_bad_params_are_named(data, params, match):
         SERClassifier(**params).fit(*data[:2])
 
 
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("max_epochs", 0, "an int in the range [1, inf)"),
+        ("lr", 0.0, "a float in the range (0.0, inf)"),
+        ("center_alpha", 1.5, "a float in the range [0.0, 1.0]"),
+        ("lambda_recon", "yes", "a str among {'auto'}"),
+        ("label_smoothing", 1.0, "a float in the range [0.0, 1.0)"),
+        ("module", nn.Linear(2, 2), "a torch.nn.Module class"),
+        ("optimizer", "adagrad", "a torch.optim.Optimizer class"),
+        ("window_frames", 0, "an int in the range [1, inf)"),
+        ("speaker_context", "some", "'full'"),
+        ("early_stopping", "yes", "an instance of 'bool'"),
+    ],
+)
+def test_constraint_errors_name_parameter_value_and_expected(data, name, value, expected):
+    # One table (_parameter_constraints), checked in fit by scikit-learn's validation.
+    with pytest.raises(ValueError) as info:
+        SERClassifier(**{name: value}).fit(*data[:2])
+    message = str(info.value)
+    assert f"'{name}' parameter of SERClassifier" in message
+    assert expected in message and repr(value) in message
+
+
+def test_lambda_recon_auto_follows_the_module(data):
+    assert SERClassifier()._lambda_recon() == 0.1
+    assert SERClassifier(module__reconstruct=False)._lambda_recon() == 0.0
+    assert SERClassifier(lambda_recon=0.3)._lambda_recon() == 0.3
+
+
 def test_recon_without_decoder_is_explained(data):
     with pytest.raises(ValueError, match="needs a module with a decoder"):
-        SERClassifier(max_epochs=1, module__reconstruct=False, **TINY).fit(*data[:2])
+        SERClassifier(max_epochs=1, lambda_recon=0.1, module__reconstruct=False, **TINY).fit(
+            *data[:2]
+        )
+    # The default ("auto") drops the reconstruction loss when there is no decoder.
+    clf = SERClassifier(max_epochs=1, module__reconstruct=False, random_state=0, **TINY)
+    assert "train_recon" not in clf.fit(*data[:2]).history_[-1]
 
 
 class _ExplodingModule(nn.Module):
@@ -353,6 +389,12 @@ def test_checkpoint_resume_equals_uninterrupted_run(data, tmp_path):
     assert len(resumed.history_) == 5
     np.testing.assert_allclose(resumed.predict_proba(X), full.predict_proba(X), rtol=1e-5)
     assert not np.allclose(interrupted.predict_proba(X), full.predict_proba(X))
+    # One callback saves and restores; a finished run resumes to the same model.
+    checkpoints = [cb for _, cb in resumed.net_.callbacks_ if isinstance(cb, _Checkpoint)]
+    assert len(checkpoints) == 1
+    again = SERClassifier(checkpoint=path, **kw).fit(X, y)
+    assert len(again.history_) == 5
+    np.testing.assert_array_equal(again.predict_proba(X), resumed.predict_proba(X))
     other = np.where(y == "anger", "joy", y)
     with pytest.raises(ValueError, match="saved for other data"):
         SERClassifier(checkpoint=path, **kw).fit(X, other)
@@ -368,8 +410,7 @@ def test_speaker_standardisation_per_speaker_statistics(rng):
     groups = np.repeat(["loud", "quiet"], 200)
     clf = SERClassifier(standardize="speaker", max_epochs=1, random_state=0, **TINY)
     clf.fit(X, y, groups=groups)
-    dataset = clf._dataset(X, None, groups)
-    rows = np.stack([dataset[i][0] for i in range(len(X))])
+    rows = clf.scaler_.transform(X, groups=groups)
     for speaker in ("loud", "quiet"):
         part = rows[groups == speaker]
         np.testing.assert_allclose(part.mean(axis=(0, 2)), 0.0, atol=0.1)
@@ -419,7 +460,9 @@ def test_fit_transform_passes_groups(data):
 
 def test_bad_standardize_names_parameter(data):
     X, y, _ = data
-    with pytest.raises(ValueError, match="standardize must be 'corpus' or 'speaker', got 'z'"):
+    with pytest.raises(
+        ValueError, match=r"'standardize' parameter of SERClassifier must be a str among .*Got 'z'"
+    ):
         SERClassifier(standardize="z").fit(X, y)
 
 

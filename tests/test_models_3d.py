@@ -240,3 +240,17 @@ def test_models_consume_segmenter_output():
     for cls in (CNN3D, CNNLSTM):
         out = cls(2, tuple(segments.shape[1:]), **SMALL[cls])(x)
         assert out.logits.shape == (3, 2)
+
+
+@pytest.mark.parametrize("cls", [CNN3D, CNNLSTM])
+def test_ser_classifier_defaults_fit_every_shipped_module(cls):
+    # lambda_recon="auto": the reconstruction loss only where the module has a decoder,
+    # so SERClassifier(module=CNNLSTM) trains with its own defaults.
+    from sklearn_ser import SERClassifier
+
+    x, y = _rising_falling()
+    clf = SERClassifier(module=cls, max_epochs=1, random_state=0)
+    clf.set_params(**{f"module__{k}": v for k, v in SMALL[cls].items()})
+    clf.fit(x.numpy(), y.numpy())
+    assert clf.predict(x.numpy()).shape == (len(y),)
+    assert ("train_recon" in clf.history_[-1]) == (cls is CNN3D)

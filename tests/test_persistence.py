@@ -121,3 +121,38 @@ def test_unsafe_components_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"cannot save .*_Custom"):
         save_model(clf, tmp_path / "x.safetensors")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_run_time_settings_are_not_persisted(fitted_pipeline, tmp_path, capsys):
+    # A model trained with verbose, on a device, with callbacks and a checkpoint does not
+    # print progress on every later predict: run-time settings load as their defaults.
+    from skorch.callbacks import Callback
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 4, 6)).astype(np.float32), ["a", "b"] * 6
+    clf = SERClassifier(
+        max_epochs=1,
+        module__channels=(4,),
+        verbose=1,
+        device="cpu",
+        callbacks=[Callback()],
+        checkpoint=tmp_path / "run.ckpt",
+        random_state=0,
+    ).fit(X, y)
+    capsys.readouterr()
+    loaded = load_model(save_model(clf, tmp_path / "m.safetensors"))
+    defaults = SERClassifier().get_params()
+    for name in ("verbose", "device", "callbacks", "checkpoint", "accelerator"):
+        assert loaded.get_params()[name] == defaults[name], name
+    assert loaded.net_.verbose == 0
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert capsys.readouterr().out == ""
+    # The extractor's progress bar and parallel jobs are run-time settings too.
+    pipe, _ = fitted_pipeline
+    pipe.set_params(features__verbose=1, features__n_jobs=2)
+    try:
+        path = save_model(pipe, tmp_path / "p.safetensors")
+    finally:
+        pipe.set_params(features__verbose=0, features__n_jobs=None)
+    features = load_model(path).named_steps["features"]
+    assert features.verbose == 0 and features.n_jobs is None

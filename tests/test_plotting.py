@@ -240,3 +240,25 @@ def test_importing_plotting_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_embedding_display_passes_groups(embeddings, routing):
+    # Before, groups never reached transform, so a speaker-standardising model's map
+    # always pooled the speakers.
+    import sklearn
+
+    from sklearn_ser.preprocessing import SpeakerStandardScaler
+
+    X, y = embeddings
+    speakers = np.repeat(["s1", "s2", "s3", "s4"], 10)
+    X = X + np.repeat([0.0, 5.0, -5.0, 10.0], 10)[:, None]
+    with sklearn.config_context(enable_metadata_routing=routing):
+        est = Pipeline([("scale", StandardScaler()), ("speaker", SpeakerStandardScaler())])
+        est.fit(X, groups=speakers) if routing else est.fit(X, speaker__groups=speakers)
+        disp = EmbeddingDisplay.from_estimator(est, X, y, groups=speakers, method="pca")
+        alone = plot_embedding(X, y, estimator=est, method="pca")
+    direct = est[-1].transform(est[0].transform(X), groups=speakers)
+    expected = EmbeddingDisplay.from_embeddings(direct, y, method="pca")
+    np.testing.assert_allclose(disp.embedding_2d_, expected.embedding_2d_)
+    assert not np.allclose(alone.embedding_2d_, disp.embedding_2d_)

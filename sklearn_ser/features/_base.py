@@ -11,6 +11,7 @@ Subclasses only say which feature they compute (:meth:`_compute`) and how its bi
 from __future__ import annotations
 
 import numbers
+import warnings
 from abc import abstractmethod
 from typing import Any
 
@@ -22,7 +23,18 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from .._audio import _check_sr, as_audio_sources, audio_durations, load_sources
+from .._audio import (
+    MIN_DURATION,
+    SILENCE_DB,
+    NoSpeechWarning,
+    _check_sr,
+    as_audio_sources,
+    audio_durations,
+    describe_source,
+    detect_speech,
+    frame_levels,
+    load_sources,
+)
 
 _AMIN = 1e-10  # librosa.power_to_db's default floor: silence maps to -100 dB, never -inf.
 _CHUNK = 32  # utterances per batched computation: large enough to amortise, small in memory.
@@ -30,7 +42,9 @@ _CHUNK = 32  # utterances per batched computation: large enough to amortise, sma
 # spectrum of very long audio to ~4 MB each, while typical chunks still take one or few calls.
 _BLOCK_FRAMES = 2048
 _PAD_MODES = ("constant", "wrap")
-_CROPS = ("center", "start")
+_CROPS = ("center", "start", "cover")
+# crop="cover": long audio is kept as pieces of at least this many seconds.
+_MIN_PIECE = 0.5
 _NORMALIZE = (None, "mean", "standard")
 
 
@@ -273,6 +287,13 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         -------
         features : ndarray of shape (n_samples, n_bins_, n_frames_)
             One feature map per utterance, padded or cropped to ``n_frames_`` frames.
+
+        Warns
+        -----
+        NoSpeechWarning
+            Naming the utterances (index and file name) that are silent (no 25 ms frame
+            at or above -50 dBFS) or shorter than 0.25 s: whatever a model predicts for
+            them is not an emotion of speech.
         """
         check_is_fitted(self, "n_frames_")
         sources = self._sources(X, reset=False)
@@ -294,7 +315,9 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                     unit="chunk",
                     desc=f"{type(self).__name__} ({len(sources)} utterances)",
                 )
-            return np.concatenate(list(results), axis=0)
+            results = list(results)
+        _warn_no_speech([p for _, problems in results for p in problems], sources)
+        return np.concatenate([features for features, _ in results], axis=0)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the ``n_bins_`` feature bins (axis 1 of the output).
@@ -343,6 +366,9 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     def _fix_length(self, y: np.ndarray) -> np.ndarray:
         target = max(self._target_length, 1)
         n = y.shape[0]
+        if n > target and self.crop == "cover":
+            y = _cover(y, target, self.sr)
+            n = y.shape[0]
         if n > target:
             start = (n - target) // 2 if self.crop == "center" else 0
             return y[start : start + target]
@@ -352,10 +378,14 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             return np.pad(y, (0, target - n))
         return y
 
-    def _transform_chunk(self, sources: list, offset: int) -> np.ndarray:
+    def _transform_chunk(self, sources: list, offset: int) -> tuple[np.ndarray, list]:
         waves = load_sources(sources, self.sr, offset)
-        batch = np.stack([self._fix_length(w) for w in waves])
-        features = self._compute(batch)[:, : self.n_frames_].transpose(0, 2, 1)
+        problems = _no_speech(waves, self.sr, offset)
+        return self._transform_waves([self._fix_length(w) for w in waves]), problems
+
+    def _transform_waves(self, waves: list) -> np.ndarray:
+        """Features of waveforms already at ``sr`` and of the target length."""
+        features = self._compute(np.stack(waves))[:, : self.n_frames_].transpose(0, 2, 1)
         features = self._normalize(features)
         return features.astype(self.dtype, copy=False)
 
@@ -385,3 +415,63 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     @abstractmethod
     def _bin_names(self) -> list[str]:
         """One name per output bin."""
+
+
+def _no_speech(waves: list, sr: int, offset: int) -> list[tuple[int, str]]:
+    """``(index, reason)`` of the waveforms that are too short or hold no sound."""
+    problems = []
+    for i, w in enumerate(waves):
+        if w.shape[0] < MIN_DURATION * sr:
+            problems.append((offset + i, "short"))
+        elif frame_levels(w, sr).max() < SILENCE_DB:
+            problems.append((offset + i, "silent"))
+    return problems
+
+
+def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
+    if not problems:
+        return
+    parts = []
+    for reason, text in (
+        ("silent", f"silent (no 25 ms frame at or above {SILENCE_DB:g} dBFS)"),
+        ("short", f"shorter than {MIN_DURATION:g} s"),
+    ):
+        found = [describe_source(sources[i], i) for i, r in problems if r == reason]
+        if found:
+            shown = ", ".join(found[:10]) + (
+                f" and {len(found) - 10} more" if len(found) > 10 else ""
+            )
+            parts.append(f"{text}: {shown}")
+    warnings.warn(
+        f"{len(problems)} of {len(sources)} utterances are silent or too short to carry an "
+        f"emotion; whatever is predicted for them says nothing about speech. "
+        f"{'; '.join(parts)[0].upper()}{'; '.join(parts)[1:]}.",
+        NoSpeechWarning,
+        stacklevel=3,
+    )
+
+
+def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:
+    """Long audio reduced to ``target`` samples without losing any part of it wholesale.
+
+    Stretches without sound are dropped (:func:`~sklearn_ser.detect_speech`); if the rest
+    is still longer than ``target``, evenly spaced pieces of it (at least two, and as many
+    of at least 0.5 s as fit) are joined, so that the beginning, the middle and the end
+    all count.
+    """
+    intervals = detect_speech(y, sr)
+    if len(intervals):
+        y = np.concatenate([y[a:b] for a, b in intervals])
+    n = y.shape[0]
+    if n <= target:
+        return y
+    # At least two pieces (the beginning and the end count), at most as many as fit.
+    k = int(min(np.ceil(n / target), max(2, target // max(int(_MIN_PIECE * sr), 1))))
+    bounds = np.linspace(0, target, k + 1).round().astype(int)
+    pieces = []
+    for j in range(k):
+        size = bounds[j + 1] - bounds[j]
+        centre = (j + 0.5) * n / k
+        start = int(np.clip(round(centre - size / 2), 0, n - size))
+        pieces.append(y[start : start + size])
+    return np.concatenate(pieces)

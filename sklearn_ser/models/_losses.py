@@ -22,6 +22,12 @@ class CenterLoss(nn.Module):
     which :meth:`update_centers` applies once per training batch. Centres are buffers, so
     they are saved, moved between devices and restored with the model's weights.
 
+    In multi-process training (DDP, Hugging Face Accelerate) each process sees its own
+    part of the batch: when ``torch.distributed`` is initialised with more than one
+    process, the per-class sums and counts are summed over all processes before the update,
+    so every process applies the update of the whole (global) batch and all keep one set
+    of centres.
+
     Parameters
     ----------
     n_classes : int
@@ -64,4 +70,17 @@ class CenterLoss(nn.Module):
         diff = self.centers.index_select(0, labels) - embeddings
         delta = torch.zeros_like(self.centers).index_add_(0, labels, diff)
         counts = torch.bincount(labels, minlength=self.n_classes).to(delta.dtype)
+        if _world_size() > 1:
+            # One reduction of sums and counts together: the global batch's update.
+            packed = torch.cat([delta, counts.unsqueeze(1)], dim=1)
+            torch.distributed.all_reduce(packed)
+            delta, counts = packed[:, :-1], packed[:, -1]
         self.centers -= self.alpha * delta / (1.0 + counts).unsqueeze(1)
+
+
+def _world_size() -> int:
+    """Number of training processes: 1 unless torch.distributed is initialised."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1

@@ -1,0 +1,198 @@
+"""predict_timeline: long recordings streamed in windows, silence, one-speaker context."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sklearn_ser import Timeline, make_ser_pipeline, predict_timeline
+from sklearn_ser._timeline import NO_SPEECH, _windows
+from sklearn_ser.datasets import make_emotional_speech
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_emotional_speech(n_speakers=2, n_utterances=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def pipe(data):
+    """A tiny speaker-standardising pipeline with a 1 s input."""
+    model = make_ser_pipeline(max_frames=100, max_epochs=1, module__channels=(4,), random_state=0)
+    return model.fit(data.data, data.target, classifier__groups=data.speaker)
+
+
+def _recording(data, pauses=(2.0, 3.0, 1.0)):
+    """Utterances (1.5 s) separated by silences; returns the audio and the speech spans."""
+    parts, spans, t = [np.zeros(int(0.5 * SR), np.float32)], [], 0.5
+    for i, pause in enumerate(pauses):
+        utt = data.data[i]
+        parts += [utt, np.zeros(int(pause * SR), np.float32)]
+        spans.append((t, t + len(utt) / SR))
+        t += len(utt) / SR + pause
+    return np.concatenate(parts), spans
+
+
+def test_finds_speech_segments_and_silences(pipe, data):
+    audio, spans = _recording(data)
+    timeline = predict_timeline(pipe, audio, hop=0.25)
+    assert isinstance(timeline, Timeline)
+    n = len(timeline)
+    assert timeline.proba.shape == (n, 4) and timeline.start.shape == timeline.label.shape
+    assert np.array_equal(timeline.classes, pipe.classes_)
+    tol = timeline.window  # the time resolution is one window
+    for seg in timeline.segments:
+        inside = [a - tol <= seg.start and seg.end <= b + tol for a, b in spans]
+        assert any(inside) == (seg.label != NO_SPEECH), seg
+    # Every speech span is found and every long silence is marked.
+    speech = [s for s in timeline.segments if s.label != NO_SPEECH]
+    for a, b in spans:
+        assert any(s.start < b and s.end > a for s in speech)
+    silences = [s for s in timeline.segments if s.label == NO_SPEECH]
+    assert len(silences) >= 3
+    # Segments tile the recording; non-speech windows carry no probabilities.
+    assert timeline.segments[0].start == 0.0
+    assert timeline.segments[-1].end == pytest.approx(len(audio) / SR)
+    for left, right in zip(timeline.segments, timeline.segments[1:]):
+        assert left.end == right.start and left.label != right.label
+    assert np.isnan(timeline.proba[~timeline.speech]).all()
+    np.testing.assert_allclose(timeline.proba[timeline.speech].sum(axis=1), 1.0, atol=1e-5)
+    assert set(timeline.label[timeline.speech]) <= {str(c) for c in pipe.classes_}
+
+
+def test_streamed_file_equals_in_memory_array(pipe, data, tmp_path):
+    audio, _ = _recording(data)
+    path = tmp_path / "long.wav"
+    sf.write(path, audio, SR, subtype="FLOAT")
+    in_memory = predict_timeline(pipe, audio)
+    streamed = predict_timeline(pipe, path, block_size=3000)  # many small blocks
+    np.testing.assert_array_equal(streamed.start, in_memory.start)
+    np.testing.assert_array_equal(streamed.label, in_memory.label)
+    np.testing.assert_allclose(streamed.proba, in_memory.proba, atol=1e-6)
+    assert streamed.segments == in_memory.segments
+
+
+def test_recording_is_one_speaker(pipe, data):
+    """Windows share one speaker's statistics: as predict_proba with one group for all."""
+    audio = np.concatenate(data.data[:4])
+    timeline = predict_timeline(pipe, audio, hop=0.5)
+    assert timeline.speech.all()
+    waves = [audio[round(s * SR) : round(e * SR)] for s, e in zip(timeline.start, timeline.end)]
+    features = pipe[:-1].transform(waves)
+    expected = pipe[-1].predict_proba(features, groups=np.zeros(len(waves)))
+    np.testing.assert_allclose(timeline.proba, expected, atol=1e-5)
+    alone = predict_timeline(pipe, audio, hop=0.5, context="window")
+    each = pipe[-1].predict_proba(features, groups=np.arange(len(waves)))
+    np.testing.assert_allclose(alone.proba, each, atol=1e-5)
+
+
+def test_features_spilled_to_disk_give_the_same_result(pipe, data, monkeypatch):
+    import sklearn_ser._timeline as module
+
+    audio, _ = _recording(data)
+    kept = predict_timeline(pipe, audio, batch_size=4)
+    monkeypatch.setattr(module, "_CACHE_BYTES", 1)
+    spilled = predict_timeline(pipe, audio, batch_size=4)
+    np.testing.assert_allclose(spilled.proba, kept.proba, atol=1e-6)
+
+
+def test_memory_is_bounded_by_the_block_not_the_recording():
+    """The window generator holds at most one block plus one window of audio."""
+    window, hop, block = 1000, 500, 700
+    consumed = []
+
+    def blocks():
+        for i in range(200):  # 140000 samples
+            consumed.append(i)
+            yield np.full(block, i, dtype=np.float32)
+
+    starts = []
+    for start, wave in _windows(blocks(), window, hop):
+        starts.append(start)
+        assert wave.shape == (window,)
+        # Lazily: no more blocks read than needed to complete this window.
+        assert len(consumed) * block < start + window + block
+    assert starts[:3] == [0, 500, 1000]
+    assert starts[-1] == 200 * block - window  # the last window ends on the last sample
+
+
+def test_silent_and_short_recordings(pipe):
+    silent = predict_timeline(pipe, np.zeros(3 * SR, np.float32))
+    assert not silent.speech.any() and np.isnan(silent.proba).all()
+    assert [s.label for s in silent.segments] == [NO_SPEECH]
+    short = predict_timeline(pipe, 0.3 * np.sin(np.arange(800) / 5).astype(np.float32))
+    assert len(short) == 1 and short.end[0] == pytest.approx(0.05)
+
+
+def test_declared_rate_and_errors(pipe, data):
+    import soxr
+
+    audio = np.concatenate(data.data[:2])
+    at_22k = soxr.resample(audio, SR, 22050)
+    timeline = predict_timeline(pipe, (at_22k, 22050))
+    assert timeline.duration == pytest.approx(len(audio) / SR, abs=1e-3)
+    with pytest.raises(TypeError, match="pipeline"):
+        predict_timeline(pipe[-1], audio)
+    with pytest.raises(ValueError, match="window"):
+        predict_timeline(pipe, audio, window=-1)
+    with pytest.raises(ValueError, match="context"):
+        predict_timeline(pipe, audio, context="speaker")
+
+
+def test_long_file_is_covered_whole_not_cut_to_its_silent_centre(pipe, data):
+    """Speech at both ends, silence in the middle: not predicted like a silent file."""
+    long = np.concatenate([data.data[0], np.zeros(4 * SR, np.float32), data.data[5]])
+    silent = np.zeros(2 * SR, np.float32)
+    covering = pipe.set_params(features__crop="cover")
+    try:
+        with pytest.warns(UserWarning, match="silent"):
+            proba = covering.predict_proba([long, silent], groups=[0, 1])
+        assert not np.allclose(proba[0], proba[1], atol=1e-3)
+        # Alone or with other files: the same prediction.
+        alone = covering.predict_proba([long], groups=[0])
+        np.testing.assert_allclose(alone[0], proba[0], atol=1e-6)
+        # Cropping the centre (the old behaviour) sees only silence.
+        with pytest.warns(UserWarning, match="silent"):
+            cropped = pipe.set_params(features__crop="center")[:-1].transform([long, silent])
+        np.testing.assert_array_equal(cropped[0], cropped[1])
+    finally:
+        pipe.set_params(features__crop="center")
+
+
+def test_plot_timeline(pipe, data):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklearn_ser.plotting import TimelineDisplay, plot_timeline
+
+    audio, _ = _recording(data)
+    timeline = predict_timeline(pipe, audio)
+    disp = plot_timeline(timeline)
+    assert isinstance(disp, TimelineDisplay)
+    assert len(disp.lines_) == len(timeline.classes)
+    assert len(disp.spans_) == sum(s.label == NO_SPEECH for s in timeline.segments)
+    disp2 = TimelineDisplay.from_predictions(pipe, audio, kind="stacked")
+    assert disp2.ax_.get_xlim()[1] == pytest.approx(timeline.duration)
+    plt.close("all")
+
+
+def test_crop_cover_keeps_every_part_of_long_speech():
+    from sklearn_ser import MelSpectrogramExtractor
+
+    t = np.arange(2 * SR) / SR
+    freqs = [300, 800, 1500, 2500, 4000]
+    parts = [0.3 * np.sin(2 * np.pi * f * t).astype(np.float32) for f in freqs]
+    long = np.concatenate([parts[0], np.zeros(3 * SR, np.float32), *parts[1:]])
+    cover = MelSpectrogramExtractor(max_frames=300, crop="cover").fit([long])
+    center = MelSpectrogramExtractor(max_frames=300).fit([long])
+    dominant = lambda X: set(X[0].argmax(axis=0).tolist())  # noqa: E731
+    # Each tone has its own dominant mel band: all five are kept, not only the middle one.
+    assert len(dominant(cover.transform([long]))) >= 5
+    assert len(dominant(center.transform([long]))) <= 2
+    # Short audio is unchanged.
+    short = long[: SR // 2]
+    np.testing.assert_array_equal(cover.transform([short]), center.transform([short]))
