@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,16 +30,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from .._audio import as_audio_sources, load_sources
-from ._base import _is_numeric_matrix, _window, power_spectrogram
+from ._base import _is_numeric_matrix, _no_speech, _warn_no_speech, _window, power_spectrogram
 
 __all__ = ["FunctionalsExtractor"]
 
 _CHUNK = 16  # files per parallel task
 _TINY = 1e-10  # power floor (-100 dB), as power_to_db's amin
-_SILENCE_RMS = 1e-5
 # YIN aperiodicity below which a (loud enough) frame is voiced; 0.5 agrees best with
 # librosa.pyin's voicing decisions on EmoDB and EMOVO samples (82 % of frames).
-_VOICING_THRESHOLD = 0.5  # a waveform whose RMS is below this (-100 dBFS) is reported as silent
+_VOICING_THRESHOLD = 0.5
 
 # ---------------------------------------------------------------------------------------
 # Functionals: statistics of every row of an (n_llds, n_frames) matrix, all rows at once.
@@ -772,6 +770,13 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         -------
         features : ndarray of shape (n_samples, n_features_out_)
             One row of functionals per utterance (float64, finite).
+
+        Warns
+        -----
+        NoSpeechWarning
+            Naming the utterances that are silent (no 25 ms frame at or above -50 dBFS) or
+            shorter than 0.25 s, as the other extractors do; their functionals are finite
+            but describe no speech.
         """
         check_is_fitted(self, "n_features_out_")
         sources = self._sources(X, reset=False)
@@ -789,19 +794,12 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
                 unit="chunk",
                 desc=f"FunctionalsExtractor ({len(sources)} utterances)",
             )
-        rows, silent = [], []
+        rows, problems = [], []
         with threadpool_limits(limits=1, user_api="blas"):  # no nested BLAS threads
-            for block, quiet in results:
+            for block, found in results:
                 rows.append(block)
-                silent += quiet
-        if silent:
-            shown = ", ".join(map(str, silent[:10])) + (" ..." if len(silent) > 10 else "")
-            warnings.warn(
-                f"FunctionalsExtractor: {len(silent)} utterance(s) are silent (RMS below "
-                f"{_SILENCE_RMS:g}): samples {shown}. Their functionals describe silence.",
-                UserWarning,
-                stacklevel=2,
-            )
+                problems += found
+        _warn_no_speech(problems, sources)
         return np.concatenate(rows, axis=0)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -846,9 +844,5 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
 
     def _chunk(self, sources: list, offset: int, analysis: _Analysis) -> tuple:
         waves = load_sources(sources, int(self.sr), offset)
-        rows, silent = [], []
-        for i, w in enumerate(waves):
-            if float(np.sqrt(np.mean(np.square(w - w.mean(), dtype=np.float64)))) < _SILENCE_RMS:
-                silent.append(offset + i)
-            rows.append(_extract_one(w, analysis, self.feature_set))
-        return np.stack(rows), silent
+        rows = np.stack([_extract_one(w, analysis, self.feature_set) for w in waves])
+        return rows, _no_speech(waves, int(self.sr), offset)
