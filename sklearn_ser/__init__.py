@@ -27,6 +27,7 @@ _LAZY = {
     "MelSpectrogramExtractor": ".features",
     "MFCCExtractor": ".features",
     "FeatureStatistics": ".features",
+    "FunctionalsExtractor": ".features",
     "PretrainedEmbeddingExtractor": ".features",
     "FeatureStack": ".features",
     "Segmenter": ".features",

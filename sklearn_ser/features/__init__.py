@@ -5,6 +5,7 @@ imports only when fitted.
 """
 
 from ._base import BaseExtractor
+from ._functionals import FunctionalsExtractor
 from ._memmap import transform_to_memmap
 from ._pooling import FeatureStatistics
 from ._pretrained import PretrainedEmbeddingExtractor
@@ -16,6 +17,7 @@ __all__ = [
     "BaseExtractor",
     "FeatureStack",
     "FeatureStatistics",
+    "FunctionalsExtractor",
     "MFCCExtractor",
     "MelSpectrogramExtractor",
     "PretrainedEmbeddingExtractor",
