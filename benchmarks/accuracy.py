@@ -19,7 +19,9 @@ Systems (all built by the library's own factories, defaults unless named):
   (``benchmarks/functionals.py`` measures them).
 
 The extractors learn nothing from their data (``fit`` only validates), so each corpus is
-featurised once and the folds train the rest of each pipeline on those features.
+featurised once and the folds train the rest of each pipeline on those features. Each
+run's pooled probabilities are kept in a temporary folder, so that the fusion rows of a
+seed are scored from the two members whenever both have been run, in one call or two.
 
     python benchmarks/accuracy.py --systems functionals cnn --seeds 0 1 2
     python benchmarks/accuracy.py --report      # rebuild results/accuracy.rst from the records
@@ -31,6 +33,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -47,6 +50,7 @@ from sklearn.model_selection import LeaveOneGroupOut
 from sklearn_ser import make_ser_pipeline
 
 PROTOCOLS = {"alone": "file alone", "context": "speaker context"}
+PROBA = Path(tempfile.gettempdir()) / "sklearn_ser_accuracy"
 LABELS = {
     "functionals": "make_ser_pipeline() (functionals, per-speaker std. with random context, LR)",
     "cnn": 'make_ser_pipeline(model="cnn") (log-mel CNN, per-speaker std.)',
@@ -170,32 +174,50 @@ def main() -> None:
     if args.report:
         return report()
     cache: dict = {}
+    PROBA.mkdir(exist_ok=True)
     for corpus in args.corpora:
         for seed in args.seeds:
-            results = {}
             for system in args.systems:
-                results[system] = run(corpus, system, seed, args.n_jobs, cache)
-            if {"functionals", "cnn"} <= set(results):
-                # The fusion's members are exactly the two models just trained.
-                f, c = results["functionals"], results["cnn"]
-                assert list(f["classes"]) == list(c["classes"])
-                results["fusion"] = {
-                    **f,
-                    "proba": {p: (f["proba"][p] + c["proba"][p]) / 2 for p in PROTOCOLS},
-                    "fit_s": f["fit_s"] + c["fit_s"],
-                    "wall_s": f["wall_s"] + c["wall_s"],
-                    "epochs": c["epochs"],
-                }
-            for system, res in results.items():
-                for rec in record(corpus, system, seed, res, args.n_jobs):
-                    with (RESULTS / "accuracy.jsonl").open("a") as out:
-                        out.write(json.dumps(rec) + "\n")
-                    print(
-                        f"{corpus} seed {seed} {system:12s} {rec['protocol']:16s} "
-                        f"UA {rec['ua']:.1f} WA {rec['wa']:.1f}",
-                        flush=True,
-                    )
+                res = run(corpus, system, seed, args.n_jobs, cache)
+                write(corpus, system, seed, res, args.n_jobs)
+                np.savez(
+                    PROBA / f"{corpus}_{system}_{seed}.npz",
+                    classes=res["classes"],
+                    y=res["y"],
+                    meta=json.dumps({k: res[k] for k in ("fit_s", "wall_s", "n_folds", "epochs")}),
+                    **{p: res["proba"][p] for p in PROTOCOLS},
+                )
+            members = [PROBA / f"{corpus}_{m}_{seed}.npz" for m in ("functionals", "cnn")]
+            if all(m.exists() for m in members) and set(args.systems) & {"functionals", "cnn"}:
+                write(corpus, "fusion", seed, fuse(*members), args.n_jobs)
     report()
+
+
+def fuse(*paths: Path) -> dict:
+    """The fusion's result from its members' saved probabilities (equal weights)."""
+    runs = [np.load(p) for p in paths]
+    assert all(list(r["classes"]) == list(runs[0]["classes"]) for r in runs)
+    meta = [json.loads(str(r["meta"])) for r in runs]
+    return {
+        "classes": runs[0]["classes"],
+        "y": runs[0]["y"],
+        "proba": {p: np.mean([r[p] for r in runs], axis=0) for p in PROTOCOLS},
+        "fit_s": sum(m["fit_s"] for m in meta),
+        "wall_s": sum(m["wall_s"] for m in meta),
+        "n_folds": meta[0]["n_folds"],
+        "epochs": max((m["epochs"] or 0) for m in meta) or None,
+    }
+
+
+def write(corpus: str, system: str, seed: int, res: dict, n_jobs: int) -> None:
+    for rec in record(corpus, system, seed, res, n_jobs):
+        with (RESULTS / "accuracy.jsonl").open("a") as out:
+            out.write(json.dumps(rec) + "\n")
+        print(
+            f"{corpus} seed {seed} {system:12s} {rec['protocol']:16s} "
+            f"UA {rec['ua']:.1f} WA {rec['wa']:.1f}",
+            flush=True,
+        )
 
 
 def _peers() -> dict:

@@ -54,7 +54,7 @@ def segmented(module, **params) -> Pipeline:
 MODELS = {
     # Parameter counts without decoders: every model is trained by softmax alone.
     "MultitaskCNN": (
-        lambda: make_ser_pipeline(random_state=0),
+        lambda: make_ser_pipeline("cnn", random_state=0),
         MultitaskCNN,
         (64, 300),
         {"reconstruct": False, "channels": (8, 16, 32, 64)},
@@ -263,7 +263,7 @@ def silhouette(args) -> None:
     uas = {k: [] for k in scores}
     for train, test in GroupKFold(args.folds).split(files, y, groups):
         for name, lam in (("softmax only", 0.0), ("+ center loss", args.lambda_center)):
-            pipe = make_ser_pipeline(random_state=0, lambda_center=lam, lambda_recon=0.0)
+            pipe = make_ser_pipeline("cnn", random_state=0, lambda_center=lam, lambda_recon=0.0)
             pipe.fit(list(files[train]), y[train], classifier__groups=groups[train])
             features = pipe[:-1].transform(list(files[test]))
             classifier = pipe.named_steps["classifier"]

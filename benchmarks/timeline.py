@@ -76,7 +76,7 @@ def train_model(path: Path, seed: int = 0) -> None:
 
     torch.set_num_threads(1)
     data = make_emotional_speech(n_speakers=4, n_utterances=4, random_state=seed)
-    pipe = make_ser_pipeline(max_epochs=2, random_state=seed)
+    pipe = make_ser_pipeline("cnn", max_epochs=2, random_state=seed)
     pipe.fit(data.data, data.target, classifier__groups=data.speaker)
     save_model(pipe, path)
 
@@ -253,7 +253,7 @@ def main() -> None:
         # Audio seconds per CPU second (all threads): what one idle core would do.
         "realtime_factor_per_core": round(seconds / result["cpu_s"], 1),
         "load_average": round(os.getloadavg()[0], 1),
-        "model": "make_ser_pipeline(max_epochs=2), synthetic speech",
+        "model": 'make_ser_pipeline("cnn", max_epochs=2), synthetic speech',
         "where": args.where,
         "context": "recording",
     }

@@ -110,7 +110,7 @@ def make(name_or_params):
         name_or_params = CANDIDATES[name_or_params]
     params = dict(name_or_params)
     extractor_params = {k: params.pop(k) for k in ("normalize", "deltas") if k in params}
-    pipe = make_ser_pipeline(random_state=0, **params)
+    pipe = make_ser_pipeline("cnn", random_state=0, **params)
     pipe.named_steps["features"].set_params(**extractor_params)
     return pipe
 

@@ -32,7 +32,9 @@ from sklearn_ser.plotting import plot_timeline
 
 corpus = make_emotional_speech(n_speakers=5, n_utterances=6, duration=1.5, random_state=0)
 train = corpus.speaker != "s05"
-pipe = make_ser_pipeline(max_frames=100, max_epochs=30, module__channels=(8, 16), random_state=0)
+pipe = make_ser_pipeline(
+    "cnn", max_frames=100, max_epochs=30, module__channels=(8, 16), random_state=0
+)
 pipe.fit(
     [x for x, keep in zip(corpus.data, train) if keep],
     corpus.target[train],

@@ -145,7 +145,7 @@ def _split_model(model: Any) -> tuple[Any, Any, Any]:
     if not hasattr(model, "steps") or len(model.steps) < 2:
         raise TypeError(
             "predict_timeline: model must be a fitted pipeline that starts from audio "
-            "(e.g. make_ser_pipeline() after fit, or load_model of such a file), got "
+            '(e.g. make_ser_pipeline("cnn") after fit, or load_model of such a file), got '
             f"{type(model).__name__}."
         )
     extractor = model.steps[0][1]
@@ -263,46 +263,37 @@ class _FeatureStore:
 
 
 class _RecordingStatistics:
-    """Per-bin statistics of all speech windows: the recording as one speaker.
+    """Per-bin moments of all speech windows: the recording as one speaker.
 
-    The same shrinkage toward the training statistics as
-    ``SERClassifier(standardize="speaker")`` applies to one speaker's utterances in
-    ``predict``, with the windows as the utterances.
+    The classifier's own scaler turns them into statistics, with the same shrinkage
+    toward the training statistics as ``predict`` applies to one speaker's utterances,
+    the windows being the utterances.
     """
 
     def __init__(self) -> None:
-        self.total = self.total_sq = None
-        self.n = 0
-        self.cells = 0
+        self.moments: Any = None
 
     def add(self, X: np.ndarray) -> None:
-        axes = tuple(i for i in range(X.ndim) if i != X.ndim - 2)
-        part = np.asarray(X, dtype=np.float64)
-        total, total_sq = part.sum(axis=axes), np.square(part).sum(axis=axes)
-        if self.total is None:
-            self.total, self.total_sq = total, total_sq
+        from .preprocessing import _moments
+
+        part = _moments(X, np.zeros(X.shape[0], dtype=np.intp))
+        if self.moments is None:
+            self.moments = part
         else:
-            self.total, self.total_sq = self.total + total, self.total_sq + total_sq
-        self.n += X.shape[0]
-        self.cells = int(np.prod(X.shape[1:])) // X.shape[-2]
+            self.moments = type(part)(
+                np.concatenate([self.moments.codes, part.codes]),
+                self.moments.total + part.total,
+                self.moments.total_sq + part.total_sq,
+                self.moments.count + part.count,
+            )
 
     def dataset(self, clf: Any, X: np.ndarray) -> Any:
-        from ._estimator import _PRIOR_UTTERANCES, _ArrayDataset
+        from ._net import _ArrayDataset
+        from .preprocessing import SpeakerStatistics
 
-        count = self.n * self.cells
-        own_mean = self.total / count
-        own_var = np.maximum(self.total_sq / count - own_mean**2, 0.0)
-        weight = self.n / (self.n + _PRIOR_UTTERANCES)
-        mean = weight * own_mean + (1 - weight) * clf.feature_mean_.astype(np.float64)
-        var = weight * own_var + (1 - weight) * clf.speaker_scale_.astype(np.float64) ** 2
-        scale = np.maximum(np.sqrt(var), 1e-6)
-        return _ArrayDataset(
-            np.asarray(X),
-            None,
-            codes=np.zeros(X.shape[0], dtype=np.intp),
-            mean=mean[None].astype(np.float32),
-            scale=scale[None].astype(np.float32),
-        )
+        stats = clf.scaler_._shrunk_statistics(self.moments)
+        codes = np.zeros(X.shape[0], dtype=np.intp)
+        return _ArrayDataset(np.asarray(X), statistics=SpeakerStatistics(codes, *stats[1:]))
 
 
 def _proba(clf: Any, X: np.ndarray, stats: _RecordingStatistics | None) -> np.ndarray:
@@ -394,7 +385,7 @@ def predict_timeline(
     >>> from sklearn_ser import make_ser_pipeline, predict_timeline
     >>> from sklearn_ser.datasets import make_emotional_speech
     >>> data = make_emotional_speech(n_speakers=2, n_utterances=2, random_state=0)
-    >>> pipe = make_ser_pipeline(max_frames=100, max_epochs=1, module__channels=(4,),
+    >>> pipe = make_ser_pipeline("cnn", max_frames=100, max_epochs=1, module__channels=(4,),
     ...                          random_state=0).fit(data.data, data.target)
     >>> recording = np.concatenate([data.data[0], np.zeros(32000), data.data[5]])
     >>> timeline = predict_timeline(pipe, recording, hop=0.5)
@@ -453,7 +444,7 @@ def predict_timeline(
             all_proba.append(proba)
             if bar is not None:
                 bar.update(round(min(len(waves) * step / sr, bar.total - bar.n), 3))
-        if stats is not None and stats.n:
+        if stats is not None and stats.moments is not None:
             speech_rows = [np.flatnonzero(s) for s in all_speech]
             batches = (b for b, rows in enumerate(speech_rows) if len(rows))
             for b, Xt in zip(batches, store):

@@ -104,7 +104,7 @@ def _pipeline(args: argparse.Namespace, **overrides: Any):
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
     params.update(overrides)
-    return make_ser_pipeline(args.features, n_jobs=args.n_jobs, **params)
+    return make_ser_pipeline("cnn", features=args.features, n_jobs=args.n_jobs, **params)
 
 
 def _settings(args: argparse.Namespace) -> dict:

@@ -24,7 +24,12 @@ def model_and_audio(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     data = make_emotional_speech(n_speakers=2, n_utterances=3, random_state=0)
     pipe = make_ser_pipeline(
-        max_epochs=1, max_frames=60, window_frames=None, random_state=0, module__channels=(4,)
+        "cnn",
+        max_epochs=1,
+        max_frames=60,
+        window_frames=None,
+        random_state=0,
+        module__channels=(4,),
     )
     pipe.fit(data.data, data.target)
     model = save_model(pipe, root / "model.safetensors")

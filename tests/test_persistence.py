@@ -22,6 +22,7 @@ def fitted_pipeline():
     waves = rng.normal(size=(12, 6000)).astype(np.float32)
     labels = np.array(["anger", "joy", "sadness"] * 4)
     pipe = make_ser_pipeline(
+        "cnn",
         max_epochs=1,
         max_frames=40,
         window_frames=20,

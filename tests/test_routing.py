@@ -63,8 +63,11 @@ def assert_per_speaker(clf, n_speakers):
 
 # ------------------------------------------------------------------ routing
 def test_make_ser_pipeline_requests_groups(routing):
-    routing_info = make_ser_pipeline().get_metadata_routing()
+    routing_info = make_ser_pipeline("cnn").get_metadata_routing()
     for method in ("fit", "predict", "predict_proba", "transform", "score"):
+        assert routing_info.consumes(method, ["groups"]) == {"groups"}, method
+    routing_info = make_ser_pipeline().get_metadata_routing()  # functionals
+    for method in ("fit", "predict", "predict_proba", "score"):
         assert routing_info.consumes(method, ["groups"]) == {"groups"}, method
 
 

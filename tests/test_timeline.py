@@ -19,7 +19,9 @@ def data():
 @pytest.fixture(scope="module")
 def pipe(data):
     """A tiny speaker-standardising pipeline with a 1 s input."""
-    model = make_ser_pipeline(max_frames=100, max_epochs=1, module__channels=(4,), random_state=0)
+    model = make_ser_pipeline(
+        "cnn", max_frames=100, max_epochs=1, module__channels=(4,), random_state=0
+    )
     return model.fit(data.data, data.target, classifier__groups=data.speaker)
 
 
