@@ -42,10 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 from _common import RESULTS, load, machine, md_table, rst_table
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import LeaveOneGroupOut
+from sklearn.utils.parallel import Parallel, delayed  # carries the routing setting to workers
 
 from sklearn_ser import make_ser_pipeline
 
