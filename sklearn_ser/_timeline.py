@@ -141,22 +141,29 @@ def _merge(start: np.ndarray, end: np.ndarray, label: np.ndarray, duration: floa
 
 
 def _split_model(model: Any) -> tuple[Any, Any, Any]:
-    """(features part, classifier, first extractor) of a fitted audio pipeline."""
+    """(features part, classifier part, first extractor) of a fitted audio pipeline.
+
+    For a pipeline ending in a network (:class:`~sklearn_ser.SERClassifier`), the
+    classifier part is that step; for any other pipeline (e.g. functionals -> scaler ->
+    linear model) it is every step after the extractor.
+    """
     if not hasattr(model, "steps") or len(model.steps) < 2:
         raise TypeError(
             "predict_timeline: model must be a fitted pipeline that starts from audio "
-            '(e.g. make_ser_pipeline("cnn") after fit, or load_model of such a file), got '
+            "(e.g. make_ser_pipeline() after fit, or load_model of such a file), got "
             f"{type(model).__name__}."
         )
     extractor = model.steps[0][1]
     if hasattr(extractor, "extractors_"):  # FeatureStack: its parts share sr and frames
         extractor = extractor.extractors_[0][1]
-    if not hasattr(extractor, "n_frames_"):
+    if not hasattr(extractor, "sr"):
         raise ValueError(
-            "predict_timeline: the model's first step must be a fitted feature extractor "
-            f"(with n_frames_), got {type(extractor).__name__}; fit the pipeline first."
+            "predict_timeline: the model's first step must be a feature extractor from audio "
+            f"(with an sr), got {type(extractor).__name__}."
         )
-    return model[:-1], model.steps[-1][1], extractor
+    if hasattr(model.steps[-1][1], "net_"):
+        return model[:-1], model.steps[-1][1], extractor
+    return model[:1], model[1:], extractor
 
 
 def _seconds(value: Any, name: str) -> float | None:
@@ -262,6 +269,9 @@ class _FeatureStore:
             yield np.fromfile(self.file, dtype=dtype, count=count).reshape(shape)
 
 
+_DEFAULT_WINDOW = 3.0  # seconds, for extractors of whole utterances
+
+
 class _RecordingStatistics:
     """Per-bin moments of all speech windows: the recording as one speaker.
 
@@ -297,6 +307,11 @@ class _RecordingStatistics:
 
 
 def _proba(clf: Any, X: np.ndarray, stats: _RecordingStatistics | None) -> np.ndarray:
+    if not hasattr(clf, "net_"):  # a pipeline after the extractor: routed speaker ids
+        from .ensemble import call_with_groups
+
+        groups = None if stats is None else np.zeros(X.shape[0], dtype=np.intp)
+        return call_with_groups(clf, "predict_proba", X, groups=groups)
     if stats is None:
         # Each window on its own (context="window"), or a classifier without speakers.
         groups = np.arange(X.shape[0]) if getattr(clf, "standardize", None) == "speaker" else None
@@ -396,7 +411,10 @@ def predict_timeline(
     """
     features, clf, extractor = _split_model(model)
     sr = int(extractor.sr)
-    model_window = max(extractor._target_length, 1) / sr
+    if hasattr(extractor, "n_frames_"):
+        model_window = max(extractor._target_length, 1) / sr
+    else:  # an extractor of whole utterances (functionals): 3 s windows
+        model_window = _DEFAULT_WINDOW
     window_s = _seconds(window, "window") or model_window
     hop_s = _seconds(hop, "hop") or window_s / 2
     if context not in ("recording", "window"):
@@ -411,7 +429,12 @@ def predict_timeline(
         raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
     _check_sr(sr, "sr")
     win, step = max(round(window_s * sr), 1), max(round(hop_s * sr), 1)
-    one_speaker = context == "recording" and getattr(clf, "standardize", None) == "speaker"
+    if hasattr(clf, "net_"):
+        one_speaker = context == "recording" and getattr(clf, "standardize", None) == "speaker"
+    else:
+        from .ensemble import wants_groups
+
+        one_speaker = context == "recording" and wants_groups(clf)
 
     blocks, duration = stream_audio(audio, sr, block_size=block_size)
     bar = None
@@ -444,11 +467,19 @@ def predict_timeline(
             all_proba.append(proba)
             if bar is not None:
                 bar.update(round(min(len(waves) * step / sr, bar.total - bar.n), 3))
-        if stats is not None and stats.moments is not None:
-            speech_rows = [np.flatnonzero(s) for s in all_speech]
-            batches = (b for b, rows in enumerate(speech_rows) if len(rows))
+        speech_rows = [np.flatnonzero(s) for s in all_speech]
+        batches = [b for b, rows in enumerate(speech_rows) if len(rows)]
+        if stats is not None and stats.moments is not None and hasattr(clf, "net_"):
             for b, Xt in zip(batches, store):
                 all_proba[b][speech_rows[b]] = _proba(clf, Xt, stats)
+        elif stats is not None and stats.moments is not None:
+            # A pipeline takes the recording's speaker statistics from all its windows at
+            # once: their features (not audio) are held together for this one call.
+            X_all = np.concatenate(list(store))
+            proba_all = _proba(clf, X_all, stats)
+            bounds = np.cumsum([0] + [len(speech_rows[b]) for b in batches])
+            for j, b in enumerate(batches):
+                all_proba[b][speech_rows[b]] = proba_all[bounds[j] : bounds[j + 1]]
     if bar is not None:
         bar.close()
 

@@ -17,6 +17,25 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["LateFusionClassifier"]
 
 
+def call_with_groups(est: Any, method: str, *args: Any, groups: Any) -> Any:
+    """``est.<method>(*args)``, with ``groups`` for every step of ``est`` that asks for them.
+
+    Metadata routing is enabled for the call (and restored after), so that speaker ids
+    reach e.g. a :class:`~sklearn_ser.preprocessing.SpeakerStandardScaler` in the middle
+    of a pipeline whatever the global setting.
+    """
+    with sklearn.config_context(enable_metadata_routing=True):
+        wants = get_routing_for_object(est).consumes(method, ["groups"])
+        params = {"groups": groups} if groups is not None and wants else {}
+        return getattr(est, method)(*args, **params)
+
+
+def wants_groups(est: Any, method: str = "predict_proba") -> bool:
+    """Whether some step of ``est`` uses speaker ids in ``method`` (through routing)."""
+    with sklearn.config_context(enable_metadata_routing=True):
+        return bool(get_routing_for_object(est).consumes(method, ["groups"]))
+
+
 class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Average the class probabilities of several classifiers, speaker ids passed to all.
 
@@ -114,15 +133,6 @@ class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"with a positive sum, got {self.weights!r}."
                 )
 
-    @staticmethod
-    def _call(est: Any, method: str, *args: Any, groups: Any) -> Any:
-        """``est.<method>(*args)``, with ``groups`` for every step of ``est`` that asks."""
-        callee = "fit" if method == "fit" else "predict_proba"
-        with sklearn.config_context(enable_metadata_routing=True):
-            wants = get_routing_for_object(est).consumes(callee, ["groups"])
-            params = {"groups": groups} if groups is not None and wants else {}
-            return getattr(est, method)(*args, **params)
-
     def fit(self, X: Any, y: Any, groups: Any = None) -> LateFusionClassifier:
         """Fit every member on ``X``.
 
@@ -143,7 +153,7 @@ class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self._check_members()
         check_classification_targets(y)
         self.estimators_ = [
-            self._call(clone(est), "fit", X, y, groups=groups) for _, est in self.estimators
+            call_with_groups(clone(est), "fit", X, y, groups=groups) for _, est in self.estimators
         ]
         classes = [np.asarray(est.classes_) for est in self.estimators_]
         if any(not np.array_equal(c, classes[0]) for c in classes[1:]):
@@ -172,7 +182,9 @@ class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self, "estimators_")
-        probas = [self._call(est, "predict_proba", X, groups=groups) for est in self.estimators_]
+        probas = [
+            call_with_groups(est, "predict_proba", X, groups=groups) for est in self.estimators_
+        ]
         return np.average(np.stack(probas), axis=0, weights=self.weights)
 
     def predict(self, X: Any, groups: Any = None) -> np.ndarray:

@@ -89,6 +89,30 @@ def test_recording_is_one_speaker(pipe, data):
     np.testing.assert_allclose(alone.proba, each, atol=1e-5)
 
 
+def test_default_functionals_pipeline(data):
+    """The default (functionals) pipeline: 3 s windows, the recording as one speaker."""
+    import sklearn
+
+    pipe = make_ser_pipeline()
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(data.data, data.target, groups=data.speaker)
+    audio, spans = _recording(data)
+    timeline = predict_timeline(pipe, audio, hop=0.5)
+    assert timeline.window == pytest.approx(3.0)
+    assert np.isnan(timeline.proba[~timeline.speech]).all()
+    assert (timeline.label[~timeline.speech] == NO_SPEECH).all()
+    speech = timeline.speech
+    waves = [
+        audio[round(s * SR) : round(e * SR)]
+        for s, e in zip(timeline.start[speech], timeline.end[speech])
+    ]
+    with sklearn.config_context(enable_metadata_routing=True):
+        together = pipe.predict_proba(waves, groups=np.zeros(len(waves)))
+    np.testing.assert_allclose(timeline.proba[speech], together, atol=1e-8)
+    each = predict_timeline(pipe, audio, hop=0.5, context="window")
+    np.testing.assert_allclose(each.proba[speech], pipe.predict_proba(waves), atol=1e-8)
+
+
 def test_features_spilled_to_disk_give_the_same_result(pipe, data, monkeypatch):
     import sklearn_ser._timeline as module
 
