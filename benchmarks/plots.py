@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PEERS, RESULTS
-from accuracy import CONFIGS
+from _common import RESULTS
+from accuracy import LABELS, PROTOCOLS, _peers
 
 
 def _records(name: str) -> list[dict]:
@@ -29,33 +29,34 @@ def _records(name: str) -> list[dict]:
 
 
 def accuracy_figure() -> None:
-    """UA of each configuration (with its fold spread) beside the peers, per corpus."""
-    latest = {}
+    """Mean UA over seeds (error bar: sd over seeds) of each system, both protocols."""
+    import numpy as np
+
+    runs: dict = {}
     for rec in _records("accuracy"):
-        if rec.get("extra", "{}") == "{}":
-            latest[(rec["corpus"], rec["config"])] = rec
-    fig, axes = plt.subplots(2, 1, figsize=(8, 8.5))
+        if "protocol" in rec and "seed" in rec:
+            runs.setdefault((rec["corpus"], rec["protocol"], rec["system"]), {})[rec["seed"]] = rec
+    peers = _peers()
+    protocols = list(PROTOCOLS.values())
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     for ax, corpus in zip(axes, ("emodb", "emovo")):
-        labels, values, spread, colours = [], [], [], []
-        for name, (label, _) in CONFIGS.items():
-            rec = latest.get((corpus, name))
-            if rec is not None:
-                labels.append(label)
-                values.append(rec["ua"])
-                spread.append(rec["ua_std"])
-                colours.append("tab:blue" if name == "default" else "tab:cyan")
-        for peer, ua, _ in PEERS[corpus]:
-            labels.append(f"peer: {peer}")
-            values.append(ua)
-            spread.append(float("nan"))  # no error bar: one pooled figure
-            colours.append("tab:gray")
-        y = range(len(labels))
-        ax.barh(y, values, xerr=spread, color=colours, capsize=3)
-        ax.set_yticks(list(y), labels, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlabel("UA % (error bar: sd over held-out speakers)")
+        width = 0.8 / (len(LABELS) + 1)
+        for k, system in enumerate(LABELS):
+            means, sds = [], []
+            for protocol in protocols:
+                uas = [r["ua"] for r in runs.get((corpus, protocol, system), {}).values()]
+                means.append(np.mean(uas) if uas else np.nan)
+                sds.append(np.std(uas) if uas else np.nan)
+            x = np.arange(len(protocols)) + k * width
+            ax.bar(x, means, width, yerr=sds, capsize=3, label=system)
+        x = np.arange(len(protocols)) + len(LABELS) * width
+        best = [peers.get((corpus, p), ("", np.nan))[1] for p in protocols]
+        ax.bar(x, best, width, color="tab:gray", label="best openSMILE + SVM peer")
+        ax.set_xticks(np.arange(len(protocols)) + 0.4 - width / 2, protocols)
+        ax.set_ylabel("UA % (mean over seeds, bar: sd)")
         ax.set_title(f"{corpus}: leave one speaker out")
-        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+    axes[0].legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(RESULTS / "accuracy.png", dpi=110)
     plt.close(fig)
