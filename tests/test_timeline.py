@@ -96,7 +96,7 @@ def test_default_functionals_pipeline(data):
     pipe = make_ser_pipeline()
     with sklearn.config_context(enable_metadata_routing=True):
         pipe.fit(data.data, data.target, groups=data.speaker)
-    audio, spans = _recording(data)
+    audio, _ = _recording(data)
     timeline = predict_timeline(pipe, audio, hop=0.5)
     assert timeline.window == pytest.approx(3.0)
     assert np.isnan(timeline.proba[~timeline.speech]).all()
