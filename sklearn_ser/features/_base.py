@@ -13,13 +13,15 @@ from __future__ import annotations
 import numbers
 import warnings
 from abc import abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
 from joblib import Parallel, delayed
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -27,7 +29,6 @@ from .._audio import (
     MIN_DURATION,
     SILENCE_DB,
     NoSpeechWarning,
-    _check_sr,
     as_audio_sources,
     audio_durations,
     describe_source,
@@ -41,11 +42,63 @@ _CHUNK = 32  # utterances per batched computation: large enough to amortise, sma
 # Frames per STFT block (over a chunk's utterances): bounds the framed copy and the complex
 # spectrum of very long audio to ~4 MB each, while typical chunks still take one or few calls.
 _BLOCK_FRAMES = 2048
-_PAD_MODES = ("constant", "wrap")
-_CROPS = ("center", "start", "cover")
 # crop="cover": long audio is kept as pieces of at least this many seconds.
 _MIN_PIECE = 0.5
-_NORMALIZE = (None, "mean", "standard")
+
+
+class _Int(Interval):
+    """``Interval(Integral, left, right)`` that, unlike scikit-learn's, rejects booleans.
+
+    A parameter constraint for counts (frames, bins, samples): ``True`` is not a count.
+    """
+
+    def __init__(self, left: int | None, right: int | None = None, *, closed: str = "left"):
+        super().__init__(numbers.Integral, left, right, closed=closed)
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+class _Satisfies(HasMethods):
+    """Parameter constraint given by a predicate and the description of what it accepts.
+
+    For what scikit-learn's constraint types cannot say (a floating dtype, a whole number
+    of Hz, a sequence of names). Derives from ``HasMethods`` only so that scikit-learn's
+    parameter validation accepts it as a constraint object.
+    """
+
+    def __init__(self, predicate: Callable[[Any], bool], description: str):
+        super().__init__([])
+        self.predicate = predicate
+        self.description = description
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        try:
+            return bool(self.predicate(val))
+        except (TypeError, ValueError):
+            return False
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def _is_sampling_rate(val: Any) -> bool:
+    """A positive, finite, whole number (an int, or a float such as 16000.0)."""
+    return (
+        isinstance(val, numbers.Real)
+        and not isinstance(val, (bool, np.bool_))
+        and bool(np.isfinite(val))
+        and val > 0
+        and float(val) == int(val)
+    )
+
+
+def _is_float_dtype(val: Any) -> bool:
+    return np.dtype(val).kind == "f"
+
+
+# The sampling rate of an extractor: an int, or a float with no fractional part.
+_SAMPLING_RATE = _Satisfies(_is_sampling_rate, "a positive whole number of Hz")
 
 
 def _window(window: Any, win_length: int, n_fft: int) -> np.ndarray:
@@ -170,6 +223,25 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     # Output is 3-D, so there is no pandas/polars container for it (set_output is off).
     _feature_prefix = "bin"
 
+    # Checked by scikit-learn's parameter validation at the start of fit; subclasses
+    # extend it: ``{**BaseExtractor._parameter_constraints, "n_mels": [...]}``. Checks
+    # that involve several parameters are in _check_params.
+    _parameter_constraints: ClassVar[dict] = {
+        "sr": [_SAMPLING_RATE],
+        "n_fft": [_Int(1)],
+        "win_length": [_Int(1), None],
+        "hop_length": [_Int(1)],
+        "window": "no_validation",  # anything scipy.signal.get_window takes
+        "max_frames": [_Int(1), None],
+        "pad_mode": [StrOptions({"constant", "wrap"})],
+        "crop": [StrOptions({"center", "start", "cover"})],
+        "normalize": [StrOptions({"mean", "standard"}), None],
+        "top_db": [Interval(numbers.Real, 0, np.inf, closed="both"), None],  # inf: no floor
+        "dtype": [_Satisfies(_is_float_dtype, "a floating numpy dtype")],
+        "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         *,
@@ -202,52 +274,16 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         self.verbose = verbose
 
     # ------------------------------------------------------------------ validation
-    def _check_positive_int(self, name: str, allow_none: bool = False) -> None:
-        value = getattr(self, name)
-        if value is None and allow_none:
-            return
-        if (
-            isinstance(value, (bool, np.bool_))
-            or not isinstance(value, numbers.Integral)
-            or value <= 0
-        ):
-            expected = "a positive integer" + (" or None" if allow_none else "")
-            raise ValueError(f"{type(self).__name__}: {name} must be {expected}, got {value!r}.")
-
-    def _check_choice(self, name: str, choices: tuple) -> None:
-        value = getattr(self, name)
-        if value not in choices:
-            raise ValueError(
-                f"{type(self).__name__}: {name} must be one of {choices}, got {value!r}."
-            )
-
-    def _validate_params(self) -> None:
-        _check_sr(self.sr, f"{type(self).__name__}: sr")
-        for name in ("n_fft", "hop_length"):
-            self._check_positive_int(name)
-        self._check_positive_int("win_length", allow_none=True)
-        self._check_positive_int("max_frames", allow_none=True)
+    def _check_params(self) -> None:
+        """Checks that involve several parameters (each one alone is in the table)."""
         if self.win_length is not None and self.win_length > self.n_fft:
             raise ValueError(
                 f"{type(self).__name__}: win_length must be <= n_fft={self.n_fft}, "
                 f"got {self.win_length}."
             )
-        self._check_choice("pad_mode", _PAD_MODES)
-        self._check_choice("crop", _CROPS)
-        self._check_choice("normalize", _NORMALIZE)
-        if self.top_db is not None and not (
-            isinstance(self.top_db, numbers.Real) and self.top_db >= 0
-        ):
-            raise ValueError(
-                f"{type(self).__name__}: top_db must be a non-negative number or None, "
-                f"got {self.top_db!r}."
-            )
-        if np.dtype(self.dtype).kind != "f":
-            raise ValueError(
-                f"{type(self).__name__}: dtype must be a floating dtype, got {self.dtype!r}."
-            )
 
     # ------------------------------------------------------------------ sklearn API
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> BaseExtractor:
         """Validate the parameters and fix the number of output frames.
 
@@ -265,7 +301,7 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             The fitted extractor, with ``n_frames_`` (the output length: ``max_frames``, or
             the number of frames of the longest training utterance) and ``n_bins_``.
         """
-        self._validate_params()
+        self._check_params()
         sources = self._sources(X, reset=True)
         if self.max_frames is not None:
             self.n_frames_ = int(self.max_frames)

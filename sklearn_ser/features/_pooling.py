@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import stats as _stats
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import _Satisfies
 
 __all__ = ["FeatureStatistics"]
 
@@ -41,6 +44,16 @@ _STATISTICS = {
     "kurtosis": _kurtosis,
     "slope": _slope,
 }
+
+
+def _is_statistics(val: Any) -> bool:
+    """A statistic's name, or a non-empty sequence of names."""
+    if isinstance(val, str):
+        return val in _STATISTICS
+    if not isinstance(val, Iterable):
+        return False
+    names = list(val)
+    return bool(names) and all(isinstance(s, str) and s in _STATISTICS for s in names)
 
 
 class FeatureStatistics(TransformerMixin, BaseEstimator):
@@ -84,21 +97,21 @@ class FeatureStatistics(TransformerMixin, BaseEstimator):
     array(['x0_mean', 'x0_std'], dtype=object)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "statistics": [
+            _Satisfies(
+                _is_statistics,
+                f"one of {sorted(_STATISTICS)} or a non-empty sequence of them",
+            ),
+        ],
+    }
+
     def __init__(self, statistics: Any = ("mean", "std")):
         self.statistics = statistics
 
-    def _check_statistics(self) -> list[str]:
-        stats = [self.statistics] if isinstance(self.statistics, str) else self.statistics
-        try:
-            stats = list(stats)
-        except TypeError:
-            stats = None
-        if not stats or any(s not in _STATISTICS for s in stats):
-            raise ValueError(
-                f"FeatureStatistics: statistics must be a non-empty sequence of "
-                f"{sorted(_STATISTICS)}, got {self.statistics!r}."
-            )
-        return stats
+    def _statistics(self) -> list[str]:
+        """The names of the statistics, as a list (one name may be given alone)."""
+        return [self.statistics] if isinstance(self.statistics, str) else list(self.statistics)
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
@@ -111,6 +124,7 @@ class FeatureStatistics(TransformerMixin, BaseEstimator):
             )
         return X
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> FeatureStatistics:
         """Validate the statistics and record the number of input bins.
 
@@ -125,7 +139,6 @@ class FeatureStatistics(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        self._check_statistics()
         X = self._validate(X, reset=True)
         self._n_bins = 1 if X.ndim == 2 else X.shape[1]
         # validate_data sets n_features_in_ to X.shape[1]: frames for 2-D input, bins for 3-D.
@@ -144,7 +157,7 @@ class FeatureStatistics(TransformerMixin, BaseEstimator):
         X_pooled : ndarray of shape (n_samples, n_bins * len(statistics))
         """
         check_is_fitted(self, "_n_bins")
-        stats = self._check_statistics()
+        stats = self._statistics()
         X = self._validate(X, reset=False)
         if X.ndim == 2:
             X = X[:, np.newaxis, :]
@@ -186,7 +199,7 @@ class FeatureStatistics(TransformerMixin, BaseEstimator):
                 f"got {len(input_features)}."
             )
         return np.asarray(
-            [f"{b}_{s}" for s in self._check_statistics() for b in input_features], dtype=object
+            [f"{b}_{s}" for s in self._statistics() for b in input_features], dtype=object
         )
 
     def __sklearn_tags__(self):

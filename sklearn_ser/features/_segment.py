@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["Segmenter"]
+from ._base import _Int
 
-_PAD_MODES = ("constant", "edge", "wrap")
+__all__ = ["Segmenter"]
 
 
 def n_segments_for(n_frames: int, segment_frames: int, hop_frames: int) -> int:
@@ -98,6 +98,12 @@ class Segmenter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     (2, 4, 3, 4)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "segment_frames": [_Int(1)],
+        "hop_frames": [_Int(1), None],
+        "pad_mode": [StrOptions({"constant", "edge", "wrap"})],
+    }
+
     def __init__(
         self,
         segment_frames: int = 32,
@@ -108,21 +114,17 @@ class Segmenter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.hop_frames = hop_frames
         self.pad_mode = pad_mode
 
-    def _check_params(self) -> tuple[int, int]:
-        seg = self.segment_frames
-        if not isinstance(seg, numbers.Integral) or isinstance(seg, bool) or seg < 1:
-            raise ValueError(f"Segmenter: segment_frames must be a positive integer, got {seg!r}.")
-        hop = seg if self.hop_frames is None else self.hop_frames
-        if not isinstance(hop, numbers.Integral) or isinstance(hop, bool) or not 1 <= hop <= seg:
+    def _frames(self) -> tuple[int, int]:
+        """``(segment_frames, hop)``; the hop against the segment length (the one check
+        that involves two parameters: each alone is in the constraints table)."""
+        seg = int(self.segment_frames)
+        hop = seg if self.hop_frames is None else int(self.hop_frames)
+        if hop > seg:
             raise ValueError(
                 f"Segmenter: hop_frames must be None or an integer in [1, segment_frames={seg}], "
                 f"got {self.hop_frames!r}."
             )
-        if self.pad_mode not in _PAD_MODES:
-            raise ValueError(
-                f"Segmenter: pad_mode must be one of {_PAD_MODES}, got {self.pad_mode!r}."
-            )
-        return int(seg), int(hop)
+        return seg, hop
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float64, np.float32])
@@ -137,6 +139,7 @@ class Segmenter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             raise ValueError(f"Segmenter: X has 0 frames (shape {X.shape}).")
         return X
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> Segmenter:
         """Check the parameters and learn the number of segments.
 
@@ -152,7 +155,7 @@ class Segmenter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self : object
             The fitted segmenter.
         """
-        seg, hop = self._check_params()
+        seg, hop = self._frames()
         X = self._validate(X, reset=True)
         self.n_frames_ = X.shape[-1]
         self.n_segments_ = n_segments_for(self.n_frames_, seg, hop)
@@ -173,7 +176,7 @@ class Segmenter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             input gives ``n_bins = 1``.
         """
         check_is_fitted(self, "n_segments_")
-        seg, hop = self._check_params()
+        seg, hop = self._frames()
         X = self._validate(X, reset=False)
         n, n_bins, n_frames = X.shape
         if n_frames != self.n_frames_:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
+from sklearn.utils._param_validation import Interval
 
-from ._base import BaseExtractor, power_to_db
+from ._base import BaseExtractor, _Int, power_to_db
 
 __all__ = ["MFCCExtractor", "MelSpectrogramExtractor", "SpectrogramExtractor"]
 
@@ -63,16 +64,21 @@ def _fill_doc(cls: type) -> type:
     return cls
 
 
+_MEL_CONSTRAINTS = {
+    "n_mels": [_Int(1)],
+    "fmin": [Interval(numbers.Real, 0, None, closed="left")],
+    "fmax": [Interval(numbers.Real, 0, None, closed="neither"), None],
+}
+
+
 def _check_mel_params(est: Any) -> None:
-    est._check_positive_int("n_mels")
+    """The mel band edges against each other and the Nyquist frequency ``sr / 2``."""
     nyquist = est.sr / 2
-    if not (isinstance(est.fmin, numbers.Real) and 0 <= est.fmin < nyquist):
+    if est.fmin >= nyquist:
         raise ValueError(
             f"{type(est).__name__}: fmin must be in [0, sr/2={nyquist:g}), got {est.fmin!r}."
         )
-    if est.fmax is not None and not (
-        isinstance(est.fmax, numbers.Real) and est.fmin < est.fmax <= nyquist
-    ):
+    if est.fmax is not None and not est.fmin < est.fmax <= nyquist:
         raise ValueError(
             f"{type(est).__name__}: fmax must be None or in (fmin={est.fmin:g}, "
             f"sr/2={nyquist:g}], got {est.fmax!r}."
@@ -191,6 +197,10 @@ class MelSpectrogramExtractor(BaseExtractor):
     """
 
     _feature_prefix = "mel"
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseExtractor._parameter_constraints,
+        **_MEL_CONSTRAINTS,
+    }
 
     def __init__(
         self,
@@ -221,8 +231,8 @@ class MelSpectrogramExtractor(BaseExtractor):
         self.fmin = fmin
         self.fmax = fmax
 
-    def _validate_params(self) -> None:
-        super()._validate_params()
+    def _check_params(self) -> None:
+        super()._check_params()
         _check_mel_params(self)
 
     def _compute(self, batch: np.ndarray) -> np.ndarray:
@@ -272,6 +282,12 @@ class MFCCExtractor(BaseExtractor):
     """
 
     _feature_prefix = "mfcc"
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseExtractor._parameter_constraints,
+        **_MEL_CONSTRAINTS,
+        "n_mfcc": [_Int(1)],
+        "deltas": [_Int(0, 2, closed="both")],
+    }
 
     def __init__(
         self,
@@ -306,16 +322,13 @@ class MFCCExtractor(BaseExtractor):
         self.fmax = fmax
         self.deltas = deltas
 
-    def _validate_params(self) -> None:
-        super()._validate_params()
+    def _check_params(self) -> None:
+        super()._check_params()
         _check_mel_params(self)
-        self._check_positive_int("n_mfcc")
         if self.n_mfcc > self.n_mels:
             raise ValueError(
                 f"MFCCExtractor: n_mfcc must be <= n_mels={self.n_mels}, got {self.n_mfcc}."
             )
-        if self.deltas not in (0, 1, 2) or isinstance(self.deltas, bool):
-            raise ValueError(f"MFCCExtractor: deltas must be 0, 1 or 2, got {self.deltas!r}.")
 
     def _compute(self, batch: np.ndarray) -> np.ndarray:
         import librosa

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import TransformerMixin, clone
+from sklearn.base import TransformerMixin, _fit_context, clone
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import _Satisfies
+
 __all__ = ["FeatureStack"]
+
+
+def _is_extractor_list(val: Any) -> bool:
+    """A non-empty list (or tuple) of ``(name, object with a transform method)`` pairs."""
+    return (
+        isinstance(val, (list, tuple))
+        and len(val) > 0
+        and all(
+            isinstance(pair, (list, tuple))
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and callable(getattr(pair[1], "transform", None))
+            for pair in val
+        )
+    )
 
 
 class FeatureStack(TransformerMixin, _BaseComposition, auto_wrap_output_keys=None):
@@ -46,6 +63,15 @@ class FeatureStack(TransformerMixin, _BaseComposition, auto_wrap_output_keys=Non
     """
 
     _required_parameters = ("extractors",)
+    _parameter_constraints: ClassVar[dict] = {
+        "extractors": [
+            _Satisfies(
+                _is_extractor_list,
+                "a non-empty list of (name, transformer) pairs, each transformer having "
+                "a transform method",
+            )
+        ],
+    }
 
     def __init__(self, extractors: list):
         self.extractors = extractors
@@ -59,21 +85,8 @@ class FeatureStack(TransformerMixin, _BaseComposition, auto_wrap_output_keys=Non
         self._set_params("extractors", **params)
         return self
 
-    def _validate_extractors(self) -> None:
-        try:
-            names, steps = zip(*self.extractors)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"FeatureStack: extractors must be a non-empty list of (name, transformer) "
-                f"pairs, got {self.extractors!r}."
-            ) from None
-        self._validate_names(names)
-        for name, step in zip(names, steps):
-            if not hasattr(step, "transform"):
-                raise ValueError(
-                    f"FeatureStack: extractor {name!r} has no transform method: {step!r}."
-                )
-
+    # The extractors are the user's estimators: their own fit validates their parameters.
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X: Any, y: Any = None) -> FeatureStack:
         """Fit every extractor.
 
@@ -88,7 +101,8 @@ class FeatureStack(TransformerMixin, _BaseComposition, auto_wrap_output_keys=Non
         -------
         self : FeatureStack
         """
-        self._validate_extractors()
+        # The names against each other and the parameters (unique, no "__"): sklearn's check.
+        self._validate_names([name for name, _ in self.extractors])
         self.extractors_ = [(name, clone(est).fit(X, y)) for name, est in self.extractors]
         self.bin_splits_ = tuple(len(est.get_feature_names_out()) for _, est in self.extractors_)
         return self
