@@ -32,8 +32,11 @@ _COMMON_DOC = """
         None learns it in ``fit`` from the longest training utterance.
     pad_mode : {"constant", "wrap"}, default="constant"
         How short audio is padded: with silence, or by repeating the utterance.
-    crop : {"center", "start"}, default="center"
-        Which part of long audio is kept.
+    crop : {"center", "start", "cover"}, default="center"
+        Which part of long audio is kept: its centre, its start, or all of it
+        (``"cover"``: stretches without sound are dropped, then, if the rest is still too
+        long, evenly spaced pieces of it are joined, so that the beginning, the middle and
+        the end all count; what :func:`~sklearn_ser.make_ser_pipeline` uses).
     normalize : {None, "mean", "standard"}, default=None
         Per-utterance normalisation of each bin over time: none, mean removal (as in
         cepstral mean normalisation) or standardisation to zero mean and unit variance.
