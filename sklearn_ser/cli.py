@@ -225,7 +225,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"emotions {', '.join(sorted(map(str, set(y))))}."
     )
     settings = {"max_frames": 120}
-    print("Leave-one-speaker-out evaluation of make_ser_pipeline() (features + SERClassifier):")
+    print(
+        'Leave-one-speaker-out evaluation of make_ser_pipeline("cnn") (features + SERClassifier):'
+    )
     result = evaluate_speaker_independent(_pipeline(args, **settings), X, y, speakers, verbose=1)
     print(result.to_text())
     figures = _demo_figures(args, out, X, y, speakers, result, settings)
