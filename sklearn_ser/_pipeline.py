@@ -112,8 +112,9 @@ default=None
     **classifier_params : dict
         Parameters of the classifier that override the defaults: of
         :class:`~sklearn.linear_model.LogisticRegression` for ``"functionals"`` (e.g.
-        ``C=0.1``), of :class:`~sklearn_ser.SERClassifier` for ``"cnn"`` and ``"fusion"``
-        (e.g. ``max_epochs=60`` or ``device="cuda"``).
+        ``C=0.1``; its ``random_state`` also seeds the scaler's random speaker contexts),
+        of :class:`~sklearn_ser.SERClassifier` for ``"cnn"`` and ``"fusion"`` (e.g.
+        ``max_epochs=60`` or ``device="cuda"``).
 
     Returns
     -------
@@ -185,7 +186,12 @@ def _functionals_pipeline(
         [
             ("features", FunctionalsExtractor(sr=sr, n_jobs=n_jobs, verbose=verbose)),
             # Random speaker context in training: one model for files alone and in context.
-            ("scaler", SpeakerStandardScaler(training_context="random")),
+            (
+                "scaler",
+                SpeakerStandardScaler(
+                    training_context="random", random_state=params.get("random_state")
+                ),
+            ),
             ("classifier", LogisticRegression(**params)),
         ],
         memory=memory,

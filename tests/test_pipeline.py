@@ -1,9 +1,78 @@
-"""make_ser_pipeline: every input kind fits and predicts, combined inputs get an encoder each."""
+"""make_ser_pipeline: the functionals default, every CNN input kind, and their fusion."""
+
+import warnings
 
 import numpy as np
 import pytest
+import sklearn
+from sklearn.linear_model import LogisticRegression
 
-from sklearn_ser import FeatureStack, make_ser_pipeline
+from sklearn_ser import (
+    FeatureStack,
+    FunctionalsExtractor,
+    SpeakerStandardScaler,
+    make_ser_pipeline,
+)
+from sklearn_ser.datasets import make_emotional_speech
+from sklearn_ser.ensemble import LateFusionClassifier
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return make_emotional_speech(n_speakers=3, n_utterances=4, random_state=0)
+
+
+def test_default_is_functionals_per_speaker_linear_model(speech):
+    pipe = make_ser_pipeline(random_state=0)
+    assert pipe.named_steps["scaler"].random_state == 0
+    assert [name for name, _ in pipe.steps] == ["features", "scaler", "classifier"]
+    features, scaler, clf = (step for _, step in pipe.steps)
+    assert isinstance(features, FunctionalsExtractor) and features.feature_set == "extended"
+    assert isinstance(scaler, SpeakerStandardScaler) and scaler.training_context == "random"
+    assert isinstance(clf, LogisticRegression)
+    with sklearn.config_context(enable_metadata_routing=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # the scaler got the speakers
+            pipe.fit(speech.data, speech.target, groups=speech.speaker)
+        context = pipe.predict_proba(speech.data, groups=speech.speaker)
+    assert pipe.named_steps["scaler"].n_speakers_ == 3
+    alone = pipe.predict_proba(speech.data)
+    assert context.shape == alone.shape == (len(speech.data), len(pipe.classes_))
+    assert not np.allclose(context, alone)
+    # Each file alone: the same whatever else is in the call.
+    np.testing.assert_allclose(pipe.predict_proba(speech.data[:1]), alone[:1])
+    # Routing off: the speakers reach the scaler by its step name.
+    legacy = make_ser_pipeline(random_state=0)
+    legacy.fit(speech.data, speech.target, scaler__groups=speech.speaker)
+    np.testing.assert_allclose(legacy.predict_proba(speech.data), alone)
+
+
+def test_fusion_averages_functionals_and_cnn(speech):
+    fusion = make_ser_pipeline("fusion", max_frames=40, max_epochs=1, module__channels=(4,))
+    assert isinstance(fusion, LateFusionClassifier)
+    assert [name for name, _ in fusion.estimators] == ["functionals", "cnn"]
+    fusion.fit(speech.data, speech.target, groups=speech.speaker)  # routing off: still passed
+    members = fusion.named_estimators_
+    assert members.functionals.named_steps["scaler"].n_speakers_ == 3
+    assert members.cnn.named_steps["classifier"].scaler_.n_speakers_ == 3
+    expected = (
+        members.functionals.predict_proba(speech.data) + members.cnn.predict_proba(speech.data)
+    ) / 2
+    np.testing.assert_allclose(fusion.predict_proba(speech.data), expected)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"model": "mlp"}, r"model must be one of .*'mlp'"),
+        ({"model": "mfcc"}, r"features='mfcc'"),
+        ({"features": "mfcc"}, r"chooses the CNN's input"),
+        ({"model": "cnn", "features": "mel"}, r"features must be one of .*'mel'"),
+    ],
+)
+def test_bad_choices_are_named(params, match):
+    with pytest.raises(ValueError, match=match):
+        make_ser_pipeline(**params)
 
 
 @pytest.mark.parametrize(
@@ -15,7 +84,12 @@ def test_every_input_kind_fits_and_predicts(features, n_bins, rng):
     labels = np.array(["anger", "sadness"] * 4)
     speakers = np.repeat(["a", "b"], 4)
     pipe = make_ser_pipeline(
-        features, max_frames=24, max_epochs=1, module__channels=(4,), random_state=0
+        "cnn",
+        features=features,
+        max_frames=24,
+        max_epochs=1,
+        module__channels=(4,),
+        random_state=0,
     )
     pipe.fit(waves, labels, classifier__groups=speakers)
     clf = pipe.named_steps["classifier"]
@@ -31,8 +105,3 @@ def test_every_input_kind_fits_and_predicts(features, n_bins, rng):
     assert proba.shape == (8, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert set(pipe.predict(waves, groups=speakers)) <= {"anger", "sadness"}
-
-
-def test_unknown_input_kind_is_named():
-    with pytest.raises(ValueError, match=r"features must be one of .*'mel'"):
-        make_ser_pipeline("mel")
