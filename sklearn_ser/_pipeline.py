@@ -24,7 +24,7 @@ _BINS = {"logmel": 64, "mfcc": 40, "spectrogram": 512 // 2 + 1}
 _MODELS = ("functionals", "cnn", "fusion")
 # Chosen on inner speaker folds of the training speakers of both corpora
 # (benchmarks/tune_functionals.py): the inverse regularisation of the linear model.
-_FUNCTIONALS_C = 0.01
+_FUNCTIONALS_C = 0.03
 
 
 def _extractor(features: str, common: dict) -> Any:
