@@ -14,6 +14,9 @@ Systems (all built by the library's own factories, defaults unless named):
 * ``cnn``: ``make_ser_pipeline(model="cnn")``, the log-mel CNN (``SERClassifier``);
 * ``fusion``: ``make_ser_pipeline(model="fusion")``, their averaged probabilities, scored
   from the two members trained for the rows above (the same fitted models, no retraining);
+* ``functionals-full``, ``functionals-corpus``: the default with one change (the scaler
+  trained with each speaker's full context only; corpus standardisation), to show what
+  the random training context and the speaker statistics do;
 * ``peer-*``: openSMILE functionals + RBF SVM with ``SpeakerStandardScaler`` (context) or
   ``StandardScaler`` (alone), C on inner speaker folds, read from ``functionals.jsonl``
   (``benchmarks/functionals.py`` measures them).
@@ -53,9 +56,27 @@ PROTOCOLS = {"alone": "file alone", "context": "speaker context"}
 PROBA = Path(tempfile.gettempdir()) / "sklearn_ser_accuracy"
 LABELS = {
     "functionals": "make_ser_pipeline() (functionals, per-speaker std. with random context, LR)",
-    "cnn": 'make_ser_pipeline(model="cnn") (log-mel CNN, per-speaker std.)',
-    "fusion": 'make_ser_pipeline(model="fusion") (both, probabilities averaged)',
+    "functionals-full": "the same, trained with each speaker's full context only",
+    "functionals-corpus": "the same with corpus standardisation (StandardScaler)",
+    "cnn": 'make_ser_pipeline("cnn") (log-mel CNN, per-speaker std.)',
+    "fusion": 'make_ser_pipeline("fusion") (functionals + CNN, probabilities averaged)',
 }
+
+
+def make_system(system: str):
+    """The pipeline of a system: the library's factory, or it with one change."""
+    if system in ("functionals", "cnn"):
+        return make_ser_pipeline(system)
+    pipe = make_ser_pipeline()
+    if system == "functionals-full":
+        return pipe.set_params(scaler__training_context="full")
+    if system == "functionals-corpus":
+        from sklearn.preprocessing import StandardScaler
+
+        return pipe.set_params(scaler=StandardScaler())
+    raise ValueError(f"unknown system {system!r}")
+
+
 # The better peer per corpus and protocol (../shared/data/README.md and functionals.jsonl).
 PEER_SETS = ("ComParE_2016", "eGeMAPSv02")
 
@@ -113,7 +134,7 @@ def run(corpus: str, system: str, seed: int, n_jobs: int, cache: dict) -> dict:
     sklearn.set_config(enable_metadata_routing=True)
     bunch = load(corpus)
     y, groups = np.asarray(bunch.target), np.asarray(bunch.speaker)
-    extractor, model = split(make_ser_pipeline(model=system))
+    extractor, model = split(make_system(system))
     X = features(corpus, extractor, cache)
     folds = list(LeaveOneGroupOut().split(X, y, groups))
     start = time.perf_counter()
@@ -165,7 +186,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", nargs="+", default=["emodb", "emovo"])
     parser.add_argument(
-        "--systems", nargs="+", default=["functionals", "cnn"], choices=["functionals", "cnn"]
+        "--systems",
+        nargs="+",
+        default=["functionals", "cnn"],
+        choices=[name for name in LABELS if name != "fusion"],
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-jobs", type=int, default=2, help="folds trained in parallel")
