@@ -51,6 +51,7 @@ from sklearn.model_selection import LeaveOneGroupOut
 from sklearn.utils.parallel import Parallel, delayed  # carries the routing setting to workers
 
 from sklearn_ser import make_ser_pipeline
+from sklearn_ser.ensemble import call_with_groups
 
 PROTOCOLS = {"alone": "file alone", "context": "speaker context"}
 PROBA = Path(tempfile.gettempdir()) / "sklearn_ser_accuracy"
@@ -120,10 +121,10 @@ def fold(model, X, y, groups, train, test, seed):
     for name in [k for k in model.get_params() if k.endswith("__random_state")]:
         model.set_params(**{name: seed})
     start = time.perf_counter()
-    model.fit(X[train], y[train], groups=groups[train])
+    call_with_groups(model, "fit", X[train], y[train], groups=groups[train])
     fit_s = time.perf_counter() - start
     alone = np.vstack([model.predict_proba(X[i : i + 1]) for i in test])
-    context = model.predict_proba(X[test], groups=groups[test])
+    context = call_with_groups(model, "predict_proba", X[test], groups=groups[test])
     return test, {"alone": alone, "context": context}, fit_s, model.classes_
 
 
