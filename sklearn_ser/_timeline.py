@@ -258,6 +258,17 @@ class _FeatureStore:
         self.batches.append((self.file.tell(), X.shape, X.dtype))
         self.file.write(X.tobytes())
 
+    def concatenate(self) -> np.ndarray:
+        """All batches as one array, filled batch by batch (no second copy of them)."""
+        shapes = [b.shape if isinstance(b, np.ndarray) else b[1] for b in self.batches]
+        dtypes = {b.dtype if isinstance(b, np.ndarray) else b[2] for b in self.batches}
+        out = np.empty((sum(s[0] for s in shapes), *shapes[0][1:]), dtype=dtypes.pop())
+        start = 0
+        for batch in self:
+            out[start : start + len(batch)] = batch
+            start += len(batch)
+        return out
+
     def __iter__(self) -> Iterator[np.ndarray]:
         for item in self.batches:
             if isinstance(item, np.ndarray):
@@ -306,7 +317,24 @@ class _RecordingStatistics:
         return _ArrayDataset(np.asarray(X), statistics=SpeakerStatistics(codes, *stats[1:]))
 
 
+def _scaler_first(clf: Any) -> bool:
+    """Whether ``clf`` is a pipeline whose first step is a SpeakerStandardScaler."""
+    from .preprocessing import SpeakerStandardScaler
+
+    return hasattr(clf, "steps") and isinstance(clf.steps[0][1], SpeakerStandardScaler)
+
+
 def _proba(clf: Any, X: np.ndarray, stats: _RecordingStatistics | None) -> np.ndarray:
+    if not hasattr(clf, "net_") and stats is not None and _scaler_first(clf):
+        # The recording's statistics, from the moments of all its windows, then the rest
+        # of the pipeline: batch by batch, as for the network.
+        from .preprocessing import SpeakerStatistics
+
+        scaler = clf.steps[0][1]
+        own = scaler._shrunk_statistics(stats.moments)
+        codes = np.zeros(X.shape[0], dtype=np.intp)
+        Xs = scaler._standardise(np.asarray(X), SpeakerStatistics(codes, *own[1:]))
+        return clf[1:].predict_proba(Xs)
     if not hasattr(clf, "net_"):  # a pipeline after the extractor: routed speaker ids
         from .ensemble import call_with_groups
 
@@ -469,13 +497,14 @@ def predict_timeline(
                 bar.update(round(min(len(waves) * step / sr, bar.total - bar.n), 3))
         speech_rows = [np.flatnonzero(s) for s in all_speech]
         batches = [b for b, rows in enumerate(speech_rows) if len(rows)]
-        if stats is not None and stats.moments is not None and hasattr(clf, "net_"):
+        batchwise = hasattr(clf, "net_") or _scaler_first(clf)
+        if stats is not None and stats.moments is not None and batchwise:
             for b, Xt in zip(batches, store):
                 all_proba[b][speech_rows[b]] = _proba(clf, Xt, stats)
         elif stats is not None and stats.moments is not None:
-            # A pipeline takes the recording's speaker statistics from all its windows at
-            # once: their features (not audio) are held together for this one call.
-            X_all = np.concatenate(list(store))
+            # Any other pipeline takes the recording's speaker statistics from all its
+            # windows at once: their features (not audio) are held together for this call.
+            X_all = store.concatenate()
             proba_all = _proba(clf, X_all, stats)
             bounds = np.cumsum([0] + [len(speech_rows[b]) for b in batches])
             for j, b in enumerate(batches):

@@ -356,7 +356,12 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         shape = [len(mean)] + [1] * (X.ndim - 1)
         shape[axis] = -1
         mean, scale = mean.reshape(shape), scale.reshape(shape)
-        return ((X - mean[codes]) / scale[codes]).astype(X.dtype, copy=False)
+        out = np.empty(X.shape, dtype=X.dtype)
+        # In chunks of samples: the gathered statistics never take the size of X.
+        for start in range(0, X.shape[0], _CHUNK):
+            rows = slice(start, start + _CHUNK)
+            out[rows] = (X[rows] - mean[codes[rows]]) / scale[codes[rows]]
+        return out
 
     def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:
         """Fit, then standardise ``X``: as :meth:`transform`, or with random contexts.

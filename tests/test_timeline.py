@@ -89,7 +89,7 @@ def test_recording_is_one_speaker(pipe, data):
     np.testing.assert_allclose(alone.proba, each, atol=1e-5)
 
 
-def test_default_functionals_pipeline(data):
+def test_default_functionals_pipeline(data, monkeypatch):
     """The default (functionals) pipeline: 3 s windows, the recording as one speaker."""
     import sklearn
 
@@ -111,6 +111,36 @@ def test_default_functionals_pipeline(data):
     np.testing.assert_allclose(timeline.proba[speech], together, atol=1e-8)
     each = predict_timeline(pipe, audio, hop=0.5, context="window")
     np.testing.assert_allclose(each.proba[speech], pipe.predict_proba(waves), atol=1e-8)
+    import sklearn_ser._timeline as module
+
+    monkeypatch.setattr(module, "_CACHE_BYTES", 1)  # every batch's features spilled to disk
+    spilled = predict_timeline(pipe, audio, hop=0.5, batch_size=4)
+    np.testing.assert_allclose(spilled.proba, timeline.proba, atol=1e-10)
+
+
+def test_any_pipeline_gets_the_recording_as_one_speaker(data):
+    """A pipeline whose speaker step is not first: all windows' features in one call."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklearn_ser import FunctionalsExtractor, SpeakerStandardScaler
+
+    pipe = make_pipeline(
+        FunctionalsExtractor(feature_set="compact"),
+        FunctionTransformer(),
+        SpeakerStandardScaler(),
+        LogisticRegression(),
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(data.data, data.target, groups=data.speaker)
+    audio = np.concatenate(data.data[:4])
+    timeline = predict_timeline(pipe, audio, hop=1.0)
+    waves = [audio[round(s * SR) : round(e * SR)] for s, e in zip(timeline.start, timeline.end)]
+    with sklearn.config_context(enable_metadata_routing=True):
+        expected = pipe.predict_proba(waves, groups=np.zeros(len(waves)))
+    np.testing.assert_allclose(timeline.proba, expected, atol=1e-8)
 
 
 def test_features_spilled_to_disk_give_the_same_result(pipe, data, monkeypatch):
