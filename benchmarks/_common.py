@@ -33,6 +33,22 @@ PEERS = {
 LOADERS = {"emodb": datasets.load_emodb, "emovo": datasets.load_emovo}
 
 
+def commit() -> str:
+    """Short hash of the checkout the benchmark runs from, for its result records."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def machine() -> str:
     import os
 

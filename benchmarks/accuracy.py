@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from _common import RESULTS, load, machine, md_table, rst_table
+from _common import RESULTS, commit, load, machine, md_table, rst_table
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import LeaveOneGroupOut
@@ -80,19 +79,6 @@ def make_system(system: str):
 
 # The better peer per corpus and protocol (../shared/data/README.md and functionals.jsonl).
 PEER_SETS = ("ComParE_2016", "eGeMAPSv02")
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def split(pipe):

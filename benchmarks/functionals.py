@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -34,25 +33,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_json, load, machine, md_table, rst_table
+from _common import RESULTS, append_json, commit, load, machine, md_table, rst_table
 
 SETS = ["ComParE_2016", "eGeMAPSv02", "compact", "extended"]
 OURS = {"compact", "extended"}
 PROTOCOLS = ["alone", "speaker ctx"]
 C_GRID = [0.1, 1.0, 10.0, 100.0]
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            check=True,
-        ).stdout.strip()
-    except Exception:
-        return "unknown"
 
 
 def extract(feature_set: str, files: list[str], n_jobs: int) -> tuple[np.ndarray, float, float]:

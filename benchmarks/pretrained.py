@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_json, md_table, rst_table
+from _common import RESULTS, append_json, commit, md_table, rst_table
 
 FILE_SECONDS = 10.0
 # (name, model family, extractor parameters)
@@ -100,19 +100,6 @@ def child(folder: str, params: dict, threads: int, n_files: int) -> None:
             }
         )
     )
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> None:

@@ -31,22 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_json, machine, rst_table
+from _common import RESULTS, append_json, commit, machine, rst_table
 
 NAME = "timeline"
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def write_recording(path: Path, minutes: float, seed: int = 0) -> float:
@@ -268,7 +255,7 @@ def main() -> None:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     record = {
-        "commit": _commit(),
+        "commit": commit(),
         "date": date.today().isoformat(),
         "machine": machine(),
         "threads": args.threads,

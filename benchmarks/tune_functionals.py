@@ -23,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import sklearn
-from _common import RESULTS, load, machine, rst_table
-from accuracy import commit
+from _common import RESULTS, commit, load, machine, rst_table
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import LeaveOneGroupOut

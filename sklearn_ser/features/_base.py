@@ -380,18 +380,7 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
     # ------------------------------------------------------------------ internals
     def _sources(self, X: Any, reset: bool) -> list:
-        """Per-utterance sources; a numeric 2-D array follows scikit-learn's contract.
-
-        A matrix of equal-length waveforms is validated like any scikit-learn input (finite
-        values, at least one row, the same number of columns as in ``fit``); sequences of
-        paths or of waveforms of any lengths go through :func:`as_audio_sources`.
-        """
-        if _is_numeric_matrix(X):
-            X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
-            return list(X)
-        if reset and hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        return as_audio_sources(X)
+        return audio_sources(self, X, reset)
 
     @property
     def _target_length(self) -> int:
@@ -511,3 +500,19 @@ def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:
         start = int(np.clip(round(centre - size / 2), 0, n - size))
         pieces.append(y[start : start + size])
     return np.concatenate(pieces)
+
+
+def audio_sources(estimator: Any, X: Any, reset: bool) -> list:
+    """Per-utterance sources of an audio transformer; a numeric 2-D array follows
+    scikit-learn's contract.
+
+    A matrix of equal-length waveforms is validated like any scikit-learn input (finite
+    values, at least one row, the same number of columns as in ``fit``); sequences of
+    paths or of waveforms of any lengths go through :func:`as_audio_sources`.
+    """
+    if _is_numeric_matrix(X):
+        X = validate_data(estimator, X, reset=reset, dtype=[np.float32, np.float64])
+        return list(X)
+    if reset and hasattr(estimator, "n_features_in_"):
+        del estimator.n_features_in_
+    return as_audio_sources(X)

@@ -26,11 +26,11 @@ from joblib import Parallel, delayed
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._audio import as_audio_sources, load_sources
-from ._base import _is_numeric_matrix, _no_speech, _warn_no_speech, _window, power_spectrogram
+from .._audio import load_sources
+from ._base import _no_speech, _warn_no_speech, _window, audio_sources, power_spectrogram
 
 __all__ = ["FunctionalsExtractor"]
 
@@ -835,12 +835,7 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ internals
     def _sources(self, X: Any, reset: bool) -> list:
-        if _is_numeric_matrix(X):
-            X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
-            return list(X)
-        if reset and hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        return as_audio_sources(X)
+        return audio_sources(self, X, reset)
 
     def _chunk(self, sources: list, offset: int, analysis: _Analysis) -> tuple:
         waves = load_sources(sources, int(self.sr), offset)

@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._audio import _check_sr, _is_path, _load_one, as_audio_sources
-from ._base import _is_numeric_matrix
+from .._audio import _check_sr, _is_path, _load_one
+from ._base import audio_sources
 
 __all__ = ["PretrainedEmbeddingExtractor"]
 
@@ -585,12 +585,7 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
 
     # ------------------------------------------------------------------ internals
     def _sources(self, X: Any, reset: bool) -> list:
-        if _is_numeric_matrix(X):
-            X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
-            return list(X)
-        if reset and hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        return as_audio_sources(X)
+        return audio_sources(self, X, reset)
 
     def _torch_device(self) -> Any:
         import torch
