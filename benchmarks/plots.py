@@ -38,7 +38,7 @@ def accuracy_figure() -> None:
             runs.setdefault((rec["corpus"], rec["protocol"], rec["system"]), {})[rec["seed"]] = rec
     peers = _peers()
     protocols = list(PROTOCOLS.values())
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
     for ax, corpus in zip(axes, ("emodb", "emovo")):
         width = 0.8 / (len(LABELS) + 1)
         for k, system in enumerate(LABELS):
@@ -56,8 +56,9 @@ def accuracy_figure() -> None:
         ax.set_ylabel("UA % (mean over seeds, bar: sd)")
         ax.set_title(f"{corpus}: leave one speaker out")
         ax.set_ylim(0, 100)
-    axes[0].legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(RESULTS / "accuracy.png", dpi=110)
     plt.close(fig)
 
