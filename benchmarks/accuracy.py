@@ -291,9 +291,9 @@ def report() -> None:
         "predictions pooled over folds; each fitted model scored file alone and with "
         "speaker context; mean ± standard deviation over the seeds listed. Peers: "
         "openSMILE functionals + RBF SVM, C on inner speaker folds, with the library's "
-        "SpeakerStandardScaler for speaker context (benchmarks/functionals.py).\n\n"
-        + rst_table(header, rows)
-        + "\n"
+        "SpeakerStandardScaler for speaker context (benchmarks/functionals.py). Fusion rows "
+        "average the probabilities of the functionals and CNN runs of the same seed (their "
+        "commit: the run that scored them).\n\n" + rst_table(header, rows) + "\n"
     )
 
 
