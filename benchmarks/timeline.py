@@ -171,7 +171,7 @@ def report() -> str:
         [
             r["date"],
             r["commit"],
-            r.get("model", "").split(",")[0],
+            r.get("model", "").rsplit(", synthetic", 1)[0],
             f"{r['audio_s'] / 60:.0f} min",
             f"{r['window_s']:.2f} / {r['hop_s']:.2f}",
             r["threads"],
