@@ -209,7 +209,8 @@ def report() -> str:
         "a model trained briefly on synthetic speech (``make_ser_pipeline()``: functionals;\n"
         '``make_ser_pipeline("cnn")``: the log-mel CNN, 2 epochs), the recording as one\n'
         "speaker (its windows' features wait, for the CNN in a temporary file, for its\n"
-        "statistics).\n"
+        "statistics). Rows named ``make_ser_pipeline(max_epochs=2)`` predate the functionals\n"
+        "default: ``make_ser_pipeline()`` was the CNN then.\n"
         "Real time: seconds of "
         "audio per second of computation (wall clock), and per CPU second of all threads\n"
         "(what one idle core does; the machine was shared: ``load`` is its load average,\n"
