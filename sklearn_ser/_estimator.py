@@ -895,7 +895,7 @@ class _RandomSpeakerContext(Callback):
     def draw(self, seed: int, epoch: int) -> SpeakerStatistics:
         """Each row's shrunk statistics over its subset (``codes`` = one row per sample)."""
         rng = np.random.default_rng([seed, epoch])
-        return self.scaler.random_context_statistics(self.row_moments, self.codes, rng)
+        return self.scaler._random_context_statistics(self.row_moments, self.codes, rng)
 
     def attach(self, dataset: _ArrayDataset, seed: int) -> None:
         self.dataset, self.seed = dataset, seed

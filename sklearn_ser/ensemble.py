@@ -22,7 +22,22 @@ def call_with_groups(est: Any, method: str, *args: Any, groups: Any) -> Any:
 
     Metadata routing is enabled for the call (and restored after), so that speaker ids
     reach e.g. a :class:`~sklearn_ser.preprocessing.SpeakerStandardScaler` in the middle
-    of a pipeline whatever the global setting.
+    of a pipeline whatever the global setting; an estimator that asks for none gets none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_ser.ensemble import call_with_groups
+    >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+    >>> X, y, speakers = np.arange(8.0)[:, None], [0, 1] * 4, [0, 0, 0, 0, 1, 1, 1, 1]
+    >>> pipe = make_pipeline(SpeakerStandardScaler(), LogisticRegression())
+    >>> pipe = call_with_groups(pipe, "fit", X, y, groups=speakers)
+    >>> pipe[0].n_speakers_
+    2
+    >>> call_with_groups(LogisticRegression(), "fit", X, y, groups=speakers).classes_.tolist()
+    [0, 1]
     """
     with sklearn.config_context(enable_metadata_routing=True):
         wants = get_routing_for_object(est).consumes(method, ["groups"])
@@ -31,7 +46,19 @@ def call_with_groups(est: Any, method: str, *args: Any, groups: Any) -> Any:
 
 
 def wants_groups(est: Any, method: str = "predict_proba") -> bool:
-    """Whether some step of ``est`` uses speaker ids in ``method`` (through routing)."""
+    """Whether some step of ``est`` uses speaker ids in ``method`` (through routing).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_ser.ensemble import wants_groups
+    >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+    >>> wants_groups(make_pipeline(SpeakerStandardScaler(), LogisticRegression()))
+    True
+    >>> wants_groups(LogisticRegression())
+    False
+    """
     with sklearn.config_context(enable_metadata_routing=True):
         return bool(get_routing_for_object(est).consumes(method, ["groups"]))
 

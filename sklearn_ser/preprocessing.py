@@ -389,10 +389,10 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         codes = np.unique(groups, return_inverse=True)[1].ravel()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
-        stats = self.random_context_statistics(_moments(X, None), codes, rng)
+        stats = self._random_context_statistics(_moments(X, None), codes, rng)
         return self._standardise(X, stats)
 
-    def random_context_statistics(
+    def _random_context_statistics(
         self, row_moments: _Moments, codes: np.ndarray, rng: Any
     ) -> SpeakerStatistics:
         """Each row's statistics over a random subset of its speaker's rows containing it.
