@@ -29,6 +29,8 @@ from skorch.helper import predefined_split
 from torch import nn
 from torch.utils.data import Subset
 
+from ._device import resolve_device
+
 # _SERNet & co. are also reachable here, where models pickled before the split look for them.
 from ._net import (
     OPTIMIZERS,
@@ -447,21 +449,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return (X, y) if y is not None else X
 
     def _resolve_device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            device = torch.device(self.device)
-        except RuntimeError:
-            raise ValueError(
-                f"SERClassifier: device must be 'auto', 'cpu', 'cuda' or 'cuda:N', "
-                f"got {self.device!r}."
-            ) from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"SERClassifier: device={self.device!r} but CUDA is not available here; "
-                "use device='auto' or 'cpu'."
-            )
-        return self.device
+        return resolve_device(self.device, "SERClassifier")
 
     # ---------------------------------------------------------------- fit steps
     @_fit_context(prefer_skip_nested_validation=True)

@@ -590,21 +590,9 @@ class PretrainedEmbeddingExtractor(TransformerMixin, BaseEstimator, auto_wrap_ou
     def _torch_device(self) -> Any:
         import torch
 
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            device = torch.device(self.device)
-        except RuntimeError:
-            raise ValueError(
-                f"PretrainedEmbeddingExtractor: device must be 'auto', 'cpu', 'cuda', "
-                f"'cuda:N' or 'mps', got {self.device!r}."
-            ) from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"PretrainedEmbeddingExtractor: device={self.device!r} but CUDA is not "
-                "available here; use device='auto' or 'cpu'."
-            )
-        return device
+        from .._device import resolve_device
+
+        return torch.device(resolve_device(self.device, "PretrainedEmbeddingExtractor"))
 
     def _encoder(self) -> tuple[Any, Any, Any]:
         """(encoder module, feature extractor, device), loaded once per fitted object.
