@@ -14,7 +14,7 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["LateFusionClassifier"]
+__all__ = ["LateFusionClassifier", "call_with_groups", "wants_groups"]
 
 
 def call_with_groups(est: Any, method: str, *args: Any, groups: Any) -> Any:
