@@ -148,6 +148,8 @@ def test_train_and_evaluate_on_a_corpus(tmp_path, capsys):
                 "emodb",
                 "--data-home",
                 str(home),
+                "--model",
+                "cnn",
                 "--epochs",
                 "1",
                 "-o",
@@ -165,8 +167,6 @@ def test_train_and_evaluate_on_a_corpus(tmp_path, capsys):
                 "emodb",
                 "--data-home",
                 str(home),
-                "--epochs",
-                "1",
                 "--json",
                 str(tmp_path / "r.json"),
             ]
@@ -191,8 +191,6 @@ def test_train_from_labels_csv(tmp_path, model_and_audio):
                 str(labels),
                 "--audio-dir",
                 str(audio),
-                "--epochs",
-                "1",
                 "-o",
                 str(out),
             ]
@@ -261,7 +259,8 @@ def test_train_prints_progress_without_verbose_and_no_ansi(tmp_path, model_and_a
     rows = [f"u{i}.wav,{data.target[i]}" for i in range(5)]
     labels.write_text("path,label\n" + "\n".join(rows) + "\n")
     out = tmp_path / "m.safetensors"
-    argv = ["train", "--labels", str(labels), "--audio-dir", str(audio), "--epochs", "2"]
+    argv = ["train", "--labels", str(labels), "--audio-dir", str(audio), "--model", "cnn"]
+    argv += ["--epochs", "2"]
     assert main([*argv, "--threads", "1", "-o", str(out)]) == 0
     captured = capsys.readouterr()
     text = captured.out + captured.err
@@ -285,7 +284,8 @@ def test_model_file_follows_the_umask(tmp_path, model_and_audio):
 def test_evaluate_limits_speakers_and_folds_and_records_settings(tmp_path, capsys):
     home = _mini_emodb(tmp_path)
     report = tmp_path / "r.json"
-    argv = ["evaluate", "--corpus", "emodb", "--data-home", str(home), "--epochs", "1"]
+    argv = ["evaluate", "--corpus", "emodb", "--data-home", str(home)]
+    argv += ["--model", "cnn", "--epochs", "1"]
     assert main([*argv, "--speakers", "2", "--folds", "1", "--json", str(report)]) == 0
     assert "2 speakers" in capsys.readouterr().out
     result = json.loads(report.read_text())
