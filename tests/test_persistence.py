@@ -247,3 +247,14 @@ def test_interrupted_save_leaves_the_old_file(fitted_pipeline, tmp_path, monkeyp
         save_model(pipe, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_concurrent_saves_never_leave_a_torn_file(fitted_pipeline, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipe, waves = fitted_pipeline
+    path = tmp_path / "m.safetensors"
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: save_model(pipe, path), range(8)))
+    np.testing.assert_array_equal(load_model(path).predict_proba(waves), pipe.predict_proba(waves))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
