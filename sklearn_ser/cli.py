@@ -200,11 +200,11 @@ def _settings(args: argparse.Namespace) -> dict:
     return {"library_version": __version__, **settings}
 
 
-def _load_corpus(name: str, data_home: str | None):
+def _load_corpus(name: str, data_home: str | None, download: bool = False):
     from . import datasets
 
     loader = getattr(datasets, f"load_{name}")
-    return loader(data_home)
+    return loader(data_home, download=download)
 
 
 def _collect_audio(paths: Sequence[str]) -> list[str]:
@@ -411,7 +411,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UserError(f"--{option} must be >= 1, got {value}.")
-    bunch = _load_corpus(args.corpus, args.data_home)
+    bunch = _load_corpus(args.corpus, args.data_home, args.download)
     files = np.asarray(list(bunch.filenames), dtype=object)
     target, speaker = np.asarray(bunch.target), np.asarray(bunch.speaker).astype(str)
     kept = sorted(set(speaker))
@@ -494,7 +494,7 @@ def _noting_interrupts() -> Iterator[list]:
 
 def _training_data(args: argparse.Namespace) -> tuple[list, list, list | None]:
     if args.corpus:
-        bunch = _load_corpus(args.corpus, args.data_home)
+        bunch = _load_corpus(args.corpus, args.data_home, args.download)
         return list(bunch.filenames), list(bunch.target), list(bunch.speaker)
     if args.labels:
         return _read_labels(args.labels, args.audio_dir)
@@ -710,6 +710,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def download_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--download",
+            action="store_true",
+            help="download the corpus into --data-home if it is not there (where it has a "
+            "public download)",
+        )
+
     def threads_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--threads",
@@ -780,6 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--folds", type=int, default=None, help="run only the first N leave-one-speaker-out folds"
     )
+    download_option(ev)
     model_options(ev)
     ev.set_defaults(func=cmd_evaluate)
 
@@ -792,6 +801,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--corpus", choices=CORPORA, help="a corpus loader's name")
     tr.add_argument("--data-home", default=None, help="folder holding the corpus folder")
+    download_option(tr)
     tr.add_argument("--labels", help="CSV with columns path,label[,speaker]")
     tr.add_argument(
         "--audio-dir", help="folder the CSV paths are relative to (default: the CSV's folder)"

@@ -545,3 +545,9 @@ def test_ctrl_c_during_training_then_resume_from_checkpoint(corpus_folder, tmp_p
     epochs = [e for e in epochs if e.isdigit()]
     assert epochs and epochs[0] != "1" and epochs[-1] == "5"
     assert load_model(out).predict_proba(files[:2]).shape == (2, 4)
+
+
+def test_missing_corpus_names_the_command_line_options(tmp_path, capsys):
+    assert main(["train", "--corpus", "emodb", "--data-home", str(tmp_path), "-o", "m.st"]) == 2
+    err = capsys.readouterr().err
+    assert "--data-home" in err and "--download" in err and "Traceback" not in err
