@@ -33,9 +33,9 @@ Systems:
 
 **Nested selection.** Every linear model's C (the default's included) is chosen inside
 each outer fold on inner leave-one-speaker-out folds of that fold's training speakers,
-from the same grid for every system (``tune_functionals.choose_c``), with the run's seed;
-the SVM's C likewise (``functionals.loso``). No test speaker influences a choice for its
-own fold or another.
+from the same grid for every system (``tune_functionals.choose_c``), with the first seed
+of the call (the later seeds reuse each fold's own choice); the SVM's C likewise
+(``functionals.loso``). No test speaker influences a choice for its own fold or another.
 
 The extractors learn nothing from their data (``fit`` only validates), so each corpus is
 featurised once; openSMILE's features are cached under ``--cache``.
@@ -167,8 +167,12 @@ def contexts(test: np.ndarray, y: np.ndarray, seed: int) -> dict[str, list[np.nd
     return out
 
 
-def fold(system, model, X, y, groups, train, test, seed):
-    """Choose C on the training speakers, fit on them, and score every protocol."""
+def fold(system, model, X, y, groups, train, test, seed, chosen=None):
+    """Choose C on the training speakers (unless given), fit on them, score every protocol.
+
+    ``chosen``: the C this outer fold chose on its own training speakers in an earlier
+    seed's run, reused so that the selection runs once per fold.
+    """
     import torch
 
     torch.set_num_threads(1)
@@ -176,10 +180,10 @@ def fold(system, model, X, y, groups, train, test, seed):
     for name in [k for k in model.get_params() if k.endswith("random_state")]:
         model.set_params(**{name: seed})
     start = time.perf_counter()
-    chosen = None
-    if system in TUNED:
+    if system in TUNED and chosen is None:
         scores = inner_scores(model, X[train], y[train], groups[train], seed=seed)
         chosen = choose_c(scores)
+    if chosen is not None:
         model.set_params(classifier__C=chosen)
     call_with_groups(model, "fit", X[train], y[train], groups=groups[train])
     fit_s = time.perf_counter() - start
@@ -195,8 +199,13 @@ def fold(system, model, X, y, groups, train, test, seed):
     return test, probs, fit_s, model.classes_, chosen
 
 
-def run(corpus: str, system: str, seed: int, n_jobs: int, cache: dict, disk: Path) -> dict:
-    """Probabilities of every file under every protocol, pooled over the speaker folds."""
+def run(
+    corpus: str, system: str, seed: int, n_jobs: int, cache: dict, disk: Path, chosen=None
+) -> dict:
+    """Probabilities of every file under every protocol, pooled over the speaker folds.
+
+    ``chosen``: each outer fold's C from an earlier seed (its own nested choice), if any.
+    """
     import sklearn
 
     sklearn.set_config(enable_metadata_routing=True)
@@ -206,8 +215,10 @@ def run(corpus: str, system: str, seed: int, n_jobs: int, cache: dict, disk: Pat
     X = features(corpus, source, cache, disk)
     folds = list(LeaveOneGroupOut().split(X, y, groups))
     start = time.perf_counter()
+    chosen = chosen or [None] * len(folds)
     outs = Parallel(n_jobs=n_jobs)(
-        delayed(fold)(system, model, X, y, groups, train, test, seed) for train, test in folds
+        delayed(fold)(system, model, X, y, groups, train, test, seed, c)
+        for (train, test), c in zip(folds, chosen)
     )
     classes = outs[0][3]
     proba = {p: np.zeros((len(y), len(classes))) for p in outs[0][1]}
@@ -309,9 +320,11 @@ def main() -> None:
         for system in [s for s in args.systems if s in SVM]:
             for rec in run_svm(corpus, system, args.n_jobs, cache, args.cache):
                 _append(rec)
+        chosen: dict = {}  # each outer fold's C, chosen in the first seed's run
         for seed in args.seeds:
             for system in [s for s in args.systems if s not in SVM]:
-                res = run(corpus, system, seed, args.n_jobs, cache, args.cache)
+                res = run(corpus, system, seed, args.n_jobs, cache, args.cache, chosen.get(system))
+                chosen[system] = res["chosen_C"]
                 for rec in record(corpus, system, seed, res, args.n_jobs):
                     _append(rec)
                 np.savez(
@@ -491,7 +504,8 @@ def report() -> None:
         "speaker context; mean ± standard deviation over the seeds listed. **Every C is "
         "chosen inside each outer fold** on inner leave-one-speaker-out folds of its "
         f"training speakers only: the logistic regressions from {list(GRID)} (inner UA "
-        "averaged over file alone and speaker context, the run's seed), the SVMs from "
+        "averaged over file alone and speaker context, with seed 0; seeds 1 and 2 reuse "
+        "each fold's choice), the SVMs from "
         "functionals.py's grid; *C chosen* counts the outer folds' choices over all seeds. "
         "The peers on equal footing are openSMILE's functionals of the same 16 kHz audio "
         "through the default's own scaler and classifier; the classic peers are the same "
