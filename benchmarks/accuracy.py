@@ -439,7 +439,7 @@ def context_rows(runs: dict) -> tuple[list[str], list[list]]:
                 continue
             cells = [runs.get((corpus, system, p)) for p in order]
             rows.append(
-                [corpus, system]
+                [corpus, LABELS[system]]
                 + [f"{summary(c)[0]:.1f} ± {summary(c)[1]:.1f}" if c else "-" for c in cells]
             )
     return header, rows
@@ -450,83 +450,146 @@ def _ua(runs, corpus, system, protocol):
     return summary(recs)[0] if recs else None
 
 
-def ablation_rows(runs: dict) -> tuple[list[str], list[list], list[str]]:
-    """Feature set x (peers' scaler + SVM, the default's scaler + LR), and the margins."""
-    cols = [(c, p) for c in ("emodb", "emovo") for p in PROTOCOLS.values()]
-    header = ["features", "scaler + classifier", *[f"{c} {p}" for c, p in cols]]
+COLUMNS = [(c, p) for c in ("emodb", "emovo") for p in PROTOCOLS.values()]
+COLUMN_NAMES = [f"{'EmoDB' if c == 'emodb' else 'EMOVO'} {p}" for c, p in COLUMNS]
+README = RESULTS.parents[1] / "README.md"
+README_MARKS = ("<!-- accuracy-table: start -->", "<!-- accuracy-table: end -->")
+
+
+def wide_rows(runs: dict) -> tuple[list[str], list[list]]:
+    """One row per system, UA % (mean ± sd over seeds) under each corpus and protocol."""
+    rows = []
+    for system, label in LABELS.items():
+        cells = [runs.get((c, system, p)) for c, p in COLUMNS]
+        if not any(cells):
+            continue
+        rows.append(
+            [label]
+            + [
+                "-"
+                if not r
+                else f"{summary(r)[0]:.1f}"
+                if None in r
+                else "{:.1f} ± {:.1f}".format(*summary(r))
+                for r in cells
+            ]
+        )
+    return ["system", *COLUMN_NAMES], rows
+
+
+def ablation_rows(runs: dict) -> tuple[list[str], list[list]]:
+    """Feature set x (peers' scaler + SVM, the default's scaler + LR): UA % over seeds."""
+    header = ["features", "scaler + classifier", *COLUMN_NAMES]
     feats = (("functionals", "the default's functionals"), ("compare", "ComParE_2016"))
     feats += (("egemaps", "eGeMAPSv02"),)
     rows = []
     for key, name in feats:
         for suffix, recipe in (("svm", "peers': StandardScaler + SVM"), ("lr", "default's")):
             system = key if (key, suffix) == ("functionals", "lr") else f"{key}-{suffix}"
-            cells = [_ua(runs, c, system, p) for c, p in cols]
+            cells = [_ua(runs, c, system, p) for c, p in COLUMNS]
             rows.append([name, recipe] + [f"{u:.1f}" if u is not None else "-" for u in cells])
-    # The margin over the best equal-footing peer, and over the classic peer, decomposed.
-    notes = []
-    for c, p in cols:
+    return header, rows
+
+
+def margin_rows(runs: dict) -> tuple[list[str], list[list]]:
+    """The default's margin over the best peer of each kind, and what it is made of.
+
+    Against the best classic peer (features X + SVM), the margin splits exactly into the
+    features (the default's against X, both through the default's scaler + LR) and the
+    scaler + classifier (X through the default's scaler + LR against X + SVM).
+    """
+    header = [
+        "corpus, protocol",
+        "default",
+        "best equal-footing peer",
+        "margin",
+        "best classic peer",
+        "margin",
+        "of which features",
+        "of which scaler + classifier",
+    ]
+    rows = []
+    for (c, p), column in zip(COLUMNS, COLUMN_NAMES):
         default = _ua(runs, c, "functionals", p)
-        peers = {s: _ua(runs, c, s, p) for s in ("compare-lr", "egemaps-lr")}
-        peers = {s: u for s, u in peers.items() if u is not None}
-        svm = {s: _ua(runs, c, s, p) for s in ("compare-svm", "egemaps-svm")}
-        svm = {s: u for s, u in svm.items() if u is not None}
-        if default is None or not peers or not svm:
+        lr = {k: _ua(runs, c, f"{k}-lr", p) for k in OPENSMILE}
+        svm = {k: _ua(runs, c, f"{k}-svm", p) for k in OPENSMILE}
+        if default is None or None in lr.values() or None in svm.values():
             continue
-        best = max(peers, key=peers.get)
-        classic = max(svm, key=svm.get)
-        same = best.replace("-lr", "-svm")
-        notes.append(
-            f"{c}, {p}: the default {default:.1f} against the best equal-footing peer "
-            f"({OPENSMILE[best.split('-')[0]]} + the default's scaler and LR) "
-            f"{peers[best]:.1f}: {default - peers[best]:+.1f} (the features); against the "
-            f"best classic peer ({OPENSMILE[classic.split('-')[0]]} + SVM) {svm[classic]:.1f}: "
-            f"{default - svm[classic]:+.1f}, of which the scaler and classifier on "
-            f"{OPENSMILE[best.split('-')[0]]}'s features "
-            f"{peers[best] - svm.get(same, svm[classic]):+.1f}"
+        best, classic = max(lr, key=lr.get), max(svm, key=svm.get)
+        rows.append(
+            [
+                column,
+                f"{default:.1f}",
+                f"{OPENSMILE[best]} {lr[best]:.1f}",
+                f"{default - lr[best]:+.1f}",
+                f"{OPENSMILE[classic]} + SVM {svm[classic]:.1f}",
+                f"{default - svm[classic]:+.1f}",
+                f"{default - lr[classic]:+.1f}",
+                f"{lr[classic] - svm[classic]:+.1f}",
+            ]
         )
-    return header, rows, notes
+    return header, rows
 
 
 def report() -> None:
-    """Rebuild accuracy.rst (and print Markdown tables) from the records."""
+    """Rebuild accuracy.rst and README.md's table from the records (and print them)."""
     runs = _cells()
     header, rows = main_rows(runs)
+    wheader, wrows = wide_rows(runs)
     cheader, crows = context_rows(runs)
-    aheader, arows, notes = ablation_rows(runs)
-    print(md_table(header, rows), "\n")
-    print(md_table(cheader, crows), "\n")
-    print(md_table(aheader, arows), "\n")
-    print("\n".join(f"- {n}" for n in notes))
+    aheader, arows = ablation_rows(runs)
+    mheader, mrows = margin_rows(runs)
+    for h, r in ((wheader, wrows), (cheader, crows), (aheader, arows), (mheader, mrows)):
+        print(md_table(h, r), "\n")
     dates = sorted({r["date"] for recs in runs.values() for r in recs.values()})
+    how = (
+        "Leave one speaker out, predictions pooled over folds (EmoDB 10 folds, EMOVO 6); "
+        "UA % (balanced accuracy), mean ± standard deviation over seeds 0, 1, 2 (a single "
+        "figure: a deterministic system). **Every C is chosen inside each outer fold** on "
+        "inner leave-one-speaker-out folds of its training speakers only, the same way for "
+        f"the default and the peers: the logistic regressions from {list(GRID)} (inner UA "
+        "averaged over file alone and speaker context, seed 0; seeds 1 and 2 reuse each "
+        "fold's choice), the SVMs from functionals.py's grid. *Peers on equal footing*: "
+        "openSMILE's functionals of the same 16 kHz audio through the default's own scaler "
+        '(``SpeakerStandardScaler(training_context="random")``) and logistic regression. '
+        "*Classic peers*: the same features + StandardScaler + RBF SVM (with the library's "
+        "SpeakerStandardScaler first for speaker context, a separate model per protocol)."
+    )
     (RESULTS / "accuracy.rst").write_text(
-        f"Measured {', '.join(dates)} on {machine()} (no GPU). Leave one speaker out, "
-        "predictions pooled over folds; each fitted model scored file alone and with "
-        "speaker context; mean ± standard deviation over the seeds listed. **Every C is "
-        "chosen inside each outer fold** on inner leave-one-speaker-out folds of its "
-        f"training speakers only: the logistic regressions from {list(GRID)} (inner UA "
-        "averaged over file alone and speaker context, with seed 0; seeds 1 and 2 reuse "
-        "each fold's choice), the SVMs from "
-        "functionals.py's grid; *C chosen* counts the outer folds' choices over all seeds. "
-        "The peers on equal footing are openSMILE's functionals of the same 16 kHz audio "
-        "through the default's own scaler and classifier; the classic peers are the same "
-        "features + StandardScaler + RBF SVM (with the library's SpeakerStandardScaler "
-        "first for speaker context, a separate model per protocol). Fusion rows average "
+        f"Measured {', '.join(dates)} on {machine()} (no GPU). {how} Fusion rows average "
         "the probabilities of the functionals and CNN runs of the same seed.\n\n"
-        + rst_table(header, rows)
+        + rst_table(wheader, wrows)
+        + "\n\n**What the margin is made of.** The default against the best peer of each "
+        "kind; against the classic peer (features X + SVM) the margin is the sum of the "
+        "features (the default's functionals against X, both through the default's scaler "
+        "and LR) and of the scaler and classifier (X through the default's scaler and LR "
+        "against X + SVM):\n\n"
+        + (rst_table(mheader, mrows) if mrows else "(not measured yet)")
+        + "\n\nEach feature set through each recipe (UA %, mean over seeds):\n\n"
+        + rst_table(aheader, arows)
         + "\n\n**Realistic speaker context.** The same fitted models, each test file "
         "predicted with some of its speaker's other files (drawn with the run's seed) and "
-        "the file's own prediction scored: UA % (mean ± sd over seeds) from the file alone "
-        "to the speaker's full context.\n\n"
+        "the file's own prediction scored: UA % from the file alone to the speaker's full "
+        "context.\n\n"
         + (rst_table(cheader, crows) if crows else "(not measured yet)")
-        + "\n\n**What the margin is made of.** UA % (mean over seeds) of each feature set "
-        "with the classic peers' scaler + SVM and with the default's scaler "
-        '(``SpeakerStandardScaler(training_context="random")``) + logistic regression, '
-        "every C chosen per outer fold on its training speakers.\n\n"
-        + rst_table(aheader, arows)
-        + "\n\n"
-        + "\n".join(f"* {n}." for n in notes)
-        + "\n"
+        + "\n\nEvery run (WA, seeds, the C chosen by the outer folds over all seeds, "
+        "commit):\n\n" + rst_table(header, rows) + "\n"
     )
+    if README.exists():
+        text = README.read_text()
+        start, end = (text.find(m) for m in README_MARKS)
+        if 0 <= start < end:
+            block = (
+                f"{README_MARKS[0]}\n<!-- generated by benchmarks/accuracy.py --report -->\n"
+                f"Measured {', '.join(dates)}. {how.replace('``', '`')}\n\n"
+                + md_table(wheader, wrows)
+                + "\n\nWhat the margin is made of (UA points):\n\n"
+                + md_table(mheader, mrows)
+                + "\n\nRealistic speaker context (UA %):\n\n"
+                + md_table(cheader, crows)
+                + "\n"
+            )
+            README.write_text(text[:start] + block + text[end:])
 
 
 if __name__ == "__main__":
