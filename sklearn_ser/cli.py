@@ -172,14 +172,46 @@ def _pipeline(args: argparse.Namespace, **overrides: Any):
     )
 
 
+def _predictor(model: Any) -> Any:
+    """The model that predicts: an AugmentedClassifier's estimator (nothing is augmented
+    at prediction), else ``model``."""
+    from .augment import AugmentedClassifier
+
+    while isinstance(model, AugmentedClassifier):
+        model = getattr(model, "estimator_", model.estimator)
+    return model
+
+
+def _without_samplers(pipe: Any) -> Any:
+    """An imbalanced-learn pipeline without its samplers (skipped at prediction anyway)."""
+    steps = getattr(pipe, "steps", None)
+    if steps is None or not any(hasattr(step, "fit_resample") for _, step in steps):
+        return pipe
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([(name, step) for name, step in steps if not hasattr(step, "fit_resample")])
+
+
 def _members(model: Any) -> list[Any]:
-    """The pipelines of a model: itself, or the members of a fusion."""
+    """The pipelines that predict for ``model``: itself, or the members of a fusion.
+
+    Each starts with its feature extractor: what only trains is left out (the augmenter
+    of an :class:`~sklearn_ser.augment.AugmentedClassifier`, the samplers of an
+    imbalanced-learn pipeline).
+    """
     from .ensemble import LateFusionClassifier
 
+    model = _predictor(model)
     if isinstance(model, LateFusionClassifier):
         fitted = getattr(model, "estimators_", None)
-        return list(fitted) if fitted is not None else [est for _, est in model.estimators]
-    return [model]
+        members = list(fitted) if fitted is not None else [est for _, est in model.estimators]
+        return [_without_samplers(_predictor(member)) for member in members]
+    return [_without_samplers(model)]
+
+
+def _weights(model: Any) -> Any:
+    """The weights of a fusion's members (None: equal)."""
+    return getattr(_predictor(model), "weights", None)
 
 
 def _show_epochs(model: Any) -> None:
@@ -300,7 +332,7 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
     if method == "embed" and len(members) > 1:
         raise UserError(
             "the model is a fusion of "
-            + " and ".join(repr(name) for name, _ in model.estimators)
+            + " and ".join(repr(name) for name, _ in _predictor(model).estimators)
             + ", which has no single embedding; embed with one of its members (e.g. "
             "save_model(model.named_estimators_['cnn'], path)) or a model trained with "
             "--model cnn or --model functionals."
@@ -331,7 +363,7 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
         outputs.append(call_with_groups(rest, method_name, Xt, groups=groups))
     if len(outputs) == 1:
         return outputs[0], kept, failed
-    return np.average(np.stack(outputs), axis=0, weights=model.weights), kept, failed
+    return np.average(np.stack(outputs), axis=0, weights=_weights(model)), kept, failed
 
 
 def _classes(model) -> list[str]:
@@ -576,7 +608,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _has_embedding(model: Any) -> bool:
-    return hasattr(model, "steps") and hasattr(model.steps[-1][1], "transform")
+    (member,) = _members(model)
+    return hasattr(member.steps[-1][1], "transform")
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
@@ -621,7 +654,7 @@ def _timeline(model: Any, audio: str, **params: Any) -> Any:
         return timeline
     params = {**params, "window": timeline.window, "hop": timeline.hop}
     timelines = [timeline] + [predict_timeline(member, audio, **params) for member in others]
-    proba = np.average(np.stack([t.proba for t in timelines]), axis=0, weights=model.weights)
+    proba = np.average(np.stack([t.proba for t in timelines]), axis=0, weights=_weights(model))
     best = timeline.classes[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)].astype(str)
     return Timeline(
         start=timeline.start,

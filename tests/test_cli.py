@@ -357,6 +357,11 @@ def trained(corpus_folder, tmp_path_factory):
     return paths
 
 
+def _labels(corpus_folder) -> list[str]:
+    labels, _ = corpus_folder
+    return [row["label"] for row in csv.DictReader(labels.open())]
+
+
 def _probabilities(path) -> np.ndarray:
     return np.array(
         [
@@ -551,3 +556,23 @@ def test_missing_corpus_names_the_command_line_options(tmp_path, capsys):
     assert main(["train", "--corpus", "emodb", "--data-home", str(tmp_path), "-o", "m.st"]) == 2
     err = capsys.readouterr().err
     assert "--data-home" in err and "--download" in err and "Traceback" not in err
+
+
+def test_predict_with_an_augmented_model(corpus_folder, tmp_path):
+    import sklearn
+
+    from sklearn_ser import make_ser_pipeline
+    from sklearn_ser.augment import AudioAugmenter, AugmentedClassifier
+
+    _, files = corpus_folder
+    speakers = [os.path.basename(os.path.dirname(f)) for f in files]
+    model = AugmentedClassifier(
+        make_ser_pipeline(), AudioAugmenter(["gain"], n_copies=1, random_state=0)
+    ).fit(files, _labels(corpus_folder), groups=speakers)
+    path = save_model(model, tmp_path / "augmented.safetensors")
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(path), *files, "--group-by", "folder", "-o", str(out)]) == 0
+    with sklearn.config_context(enable_metadata_routing=True):
+        expected = model.predict_proba(files, groups=[os.path.dirname(f) for f in files])
+    np.testing.assert_allclose(_probabilities(out), expected, atol=1e-4)
+    assert main(["timeline", str(path), files[0], "-q", "-o", str(tmp_path / "t.csv")]) == 0
