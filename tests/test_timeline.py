@@ -289,3 +289,32 @@ def test_crop_cover_keeps_every_part_of_long_speech():
     # Short audio is unchanged.
     short = long[: SR // 2]
     np.testing.assert_array_equal(cover.transform([short]), center.transform([short]))
+
+
+def test_cli_predict_says_no_speech(pipe, data, tmp_path):
+    """Silent, too-short and noise-only files are "no speech" in predict's output."""
+    import json
+    import subprocess
+    import sys
+
+    from sklearn_ser import save_model
+
+    model = save_model(pipe, tmp_path / "model.safetensors")
+    rng = np.random.default_rng(0)
+    files = {
+        "speech.wav": data.data[0],
+        "silent.wav": np.zeros(2 * SR, np.float32),
+        "short.wav": data.data[0][:160],
+        "noise.wav": np.clip(3 * rng.standard_normal(2 * SR), -1, 1).astype(np.float32),
+    }
+    for name, y in files.items():
+        sf.write(tmp_path / name, y, SR)
+    out = tmp_path / "out.json"
+    cmd = [sys.executable, "-m", "sklearn_ser", "predict", str(model)]
+    cmd += [str(tmp_path / n) for n in files] + ["--format", "json", "-o", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    records = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(out.read_text())}
+    assert records["speech.wav"]["label"] in {str(c) for c in pipe.classes_}
+    for name in ("silent.wav", "short.wav", "noise.wav"):
+        assert records[name]["label"] == NO_SPEECH
+        assert all(v is None for k, v in records[name].items() if k.startswith("p_"))
