@@ -42,6 +42,7 @@ _LAZY = {
     "load_model": "._persistence",
 }
 _SUBMODULES = {
+    "augment",
     "datasets",
     "ensemble",
     "features",
