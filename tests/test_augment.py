@@ -118,6 +118,10 @@ def test_babble_is_other_speakers_speech():
     X = tones([300, 300, 900, 900, 2100, 2100])
     augmenter = AudioAugmenter(["babble"], n_copies=2, random_state=0)
     X_res, _ = augmenter.fit_resample(X, list("abcdef"), groups=[0, 0, 1, 1, 2, 2])
+    speakers = np.array([0, 0, 1, 1, 2, 2])
+    for draw in augmenter.draws_:
+        assert 3 <= len(draw["talkers"]) <= 4  # capped by the 4 files of other speakers
+        assert (speakers[draw["talkers"]] != speakers[draw["index"]]).all()
     for (copy, _), index in zip(X_res[6:], augmenter.sample_indices_[6:]):
         murmur = copy - X[index]
         own = {0: 300, 1: 300, 2: 900, 3: 900, 4: 2100, 5: 2100}[index]
