@@ -180,8 +180,15 @@ def corrupt(corpus: str, condition: str, files: list, waves: list, other: list) 
             import io
 
             buf = io.BytesIO()
-            sf.write(buf, np.clip(y, -1, 1), SR, format="MP3", subtype="MPEG_LAYER_III",
-                     compression_level=0.9, bitrate_mode="CONSTANT")
+            sf.write(
+                buf,
+                np.clip(y, -1, 1),
+                SR,
+                format="MP3",
+                subtype="MPEG_LAYER_III",
+                compression_level=0.9,
+                bitrate_mode="CONSTANT",
+            )
             buf.seek(0)
             z, _ = sf.read(buf, dtype="float64")
             z = np.pad(z, (0, max(0, len(y) - len(z))))[: len(y)]
@@ -244,8 +251,10 @@ class Corpus:
         X = extract(system, waves)
         self.cache.mkdir(parents=True, exist_ok=True)
         np.save(path, X)
-        print(f"  {self.name} {condition} {system}: {X.shape} in "
-              f"{time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"  {self.name} {condition} {system}: {X.shape} in {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
         return X
 
     def augmented(self, seed: int, n_copies: int) -> tuple[np.ndarray, dict]:
@@ -256,8 +265,7 @@ class Corpus:
             return np.load(path), json.loads(meta.read_text())
         start = time.perf_counter()
         augmenter = AudioAugmenter(n_copies=n_copies, sr=SR, random_state=seed)
-        X_res, _ = augmenter.fit_resample([(w, SR) for w in self.waves], self.y,
-                                          groups=self.groups)
+        X_res, _ = augmenter.fit_resample([(w, SR) for w in self.waves], self.y, groups=self.groups)
         n = len(self.files)
         X = extract("default", [w for w, _ in X_res[n:]])
         info = {
@@ -268,8 +276,11 @@ class Corpus:
         }
         np.save(path, X)
         meta.write_text(json.dumps(info))
-        print(f"  {self.name} {n_copies} copies seed {seed}: {X.shape} in "
-              f"{time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"  {self.name} {n_copies} copies seed {seed}: {X.shape} in "
+            f"{time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
         return X, info
 
 
@@ -298,8 +309,9 @@ def fold_training(corpus: Corpus, X: np.ndarray, train: np.ndarray, aug) -> tupl
 def evaluate(corpus: Corpus, system: str, seed: int, tests: dict, aug=None) -> dict:
     """Pooled predictions of every test condition under both protocols."""
     train_X = tests["clean"]
-    preds = {(c, p): np.empty(len(corpus.y), dtype=corpus.y.dtype)
-             for c in tests for p in PROTOCOLS}
+    preds = {
+        (c, p): np.empty(len(corpus.y), dtype=corpus.y.dtype) for c in tests for p in PROTOCOLS
+    }
     for train, test in LeaveOneGroupOut().split(train_X, corpus.y, corpus.groups):
         Xtr, ytr, gtr = fold_training(corpus, train_X, train, aug)
         est = call_with_groups(model(seed), "fit", Xtr, ytr, groups=gtr)
@@ -351,9 +363,12 @@ def run(args) -> None:
                     with (RESULTS / "robustness.jsonl").open("a") as f:
                         f.write(json.dumps(record) + "\n")
                 clean, noisy = scores["clean", "alone"][0], scores.get(("babble10", "alone"))
-                print(f"{name} {system} seed {seed}: clean alone {clean:.1f}"
-                      + (f", babble10 {noisy[0]:.1f}" if noisy else "")
-                      + f" ({wall:.0f} s)", flush=True)
+                print(
+                    f"{name} {system} seed {seed}: clean alone {clean:.1f}"
+                    + (f", babble10 {noisy[0]:.1f}" if noisy else "")
+                    + f" ({wall:.0f} s)",
+                    flush=True,
+                )
 
 
 # --------------------------------------------------------------------------- selection
@@ -467,8 +482,9 @@ def report() -> None:
                 else:
                     row.append("")
                 rows.append(row)
-            seeds = sorted({s for (c, _, _, p), v in runs.items()
-                            if c == corpus and p == protocol for s in v})
+            seeds = sorted(
+                {s for (c, _, _, p), v in runs.items() if c == corpus and p == protocol for s in v}
+            )
             title = f"{corpus}, {protocol} (seeds {seeds})"
             lines += [title, "-" * len(title), "", rst_table(header, rows), ""]
     lines += [
@@ -480,8 +496,10 @@ def report() -> None:
     ]
     select = _records("robustness_select")
     if select:
-        rows = [[r["corpus"], r["n_copies"], r["ua_clean"], r["ua_augmented"], r["features"]]
-                for r in select]
+        rows = [
+            [r["corpus"], r["n_copies"], r["ua_clean"], r["ua_augmented"], r["features"]]
+            for r in select
+        ]
         lines += [
             "Choice of the augmentation (cross-corpus)",
             "-----------------------------------------",
@@ -515,8 +533,10 @@ def figure(runs: dict) -> None:
         for i, system in enumerate(SYSTEMS):
             means, sds = [], []
             for condition in CONDITIONS:
-                ua = [r["ua"] for r in runs.get((corpus, system, condition, "file alone"),
-                                                {}).values()]
+                ua = [
+                    r["ua"]
+                    for r in runs.get((corpus, system, condition, "file alone"), {}).values()
+                ]
                 means.append(np.mean(ua) if ua else np.nan)
                 sds.append(np.std(ua) if ua else 0)
             ax.bar(x + (i - 1) * width, means, width, yerr=sds, label=system, capsize=2)
@@ -533,13 +553,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=CORPORA)
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
-    parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS),
-                        choices=list(CONDITIONS))
+    parser.add_argument(
+        "--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS)
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--cache", type=Path, default=Path("/work/cache/h6"))
     parser.add_argument("--select", action="store_true", help="choose the augmentation")
-    parser.add_argument("--features-only", action="store_true",
-                        help="extract and cache the test conditions' features")
+    parser.add_argument(
+        "--features-only",
+        action="store_true",
+        help="extract and cache the test conditions' features",
+    )
     parser.add_argument("--report", action="store_true", help="rebuild report and figure")
     args = parser.parse_args()
     if "clean" not in args.conditions:
@@ -554,8 +578,9 @@ def main() -> None:
             other = corpora[CORPORA[1 - CORPORA.index(name)]]
             for system in args.systems:
                 for c in args.conditions:
-                    corpora[name].features("compare" if system == "compare" else "default",
-                                           c, other)
+                    corpora[name].features(
+                        "compare" if system == "compare" else "default", c, other
+                    )
     else:
         run(args)
         report()
