@@ -263,3 +263,27 @@ def test_imblearn_pipeline_routes_groups_to_the_augmenter_only():
         )
         with pytest.raises(ValueError, match="groups"):
             aware.fit(X, y, groups=speakers)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "check_no_attributes_set_in_init",
+        "check_get_params_invariance",
+        "check_set_params",
+        "check_parameters_default_constructible",
+    ],
+)
+@pytest.mark.parametrize(
+    "est",
+    [AudioAugmenter(), AugmentedClassifier(make_pipeline(Loudness(), LogisticRegression()))],
+    ids=lambda e: type(e).__name__,
+)
+def test_estimator_api_checks(est, check):
+    # The checks of scikit-learn's check_estimator that apply to audio input (the others
+    # feed numeric feature matrices).
+    from sklearn.utils import estimator_checks
+
+    if check == "check_parameters_default_constructible" and isinstance(est, AugmentedClassifier):
+        pytest.skip("a meta-estimator: the estimator has no default")
+    getattr(estimator_checks, check)(type(est).__name__, est)
