@@ -966,35 +966,3 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         waves = load_sources(sources, int(self.sr), offset)
         rows = np.stack([_extract_one(w, analysis, self.feature_set) for w in waves])
         return rows, _no_speech(waves, int(self.sr), offset)
-
-
-def _window_functionals(d: dict, voiced: np.ndarray, an: _Analysis, feature_set: str) -> np.ndarray:
-    """Functionals of one window of a recording from its slice of the recording's frames.
-
-    The frame-level descriptors ``d`` and voicing ``voiced`` are those :func:`_llds`
-    computed once for a stretch of the recording (a block of a stream, on one global
-    frame grid); the decisions relative to the utterance are the window's own, as
-    :func:`_extract_one` takes them for a whole file: active frames within 45 dB of the
-    window's loudest, voiced ones among them. Used by
-    :func:`~sklearn_ser.predict_timeline`, whose overlapping windows then cost one
-    analysis of every frame.
-    """
-    level = d["log_energy"]
-    loud = d["_active"] & (level > level.max() - 45.0)
-    d = {**d, "_active": loud, "voicing_prob": np.where(loud, d["voicing_prob"], 0.0)}
-    voiced = voiced & loud
-    parts = []
-    for subset, llds, deltas, funcs in _SETS[feature_set]:
-        x = np.stack([d[n] for n in llds])
-        if subset == "all" and loud.any():
-            x = x[:, loud]
-        if subset == "voiced":
-            x = x[:, voiced]
-        elif subset == "unvoiced":
-            x = x[:, ~voiced]
-        if deltas:
-            x = np.concatenate([x, _deltas(x)], axis=0)
-        cols = [_INDEX[fn] for fn in funcs]
-        parts.append(_functionals(x, an.frame_rate)[:, cols].ravel())
-    parts.append(_scalars(d, voiced, an.frame_rate))
-    return np.concatenate(parts)
