@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+NO_SPEECH = "no speech"  # as sklearn_ser._timeline.NO_SPEECH (not imported: lean start-up)
+
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
 FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
@@ -574,22 +576,48 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speech_files(model, files: list[str], vad: str) -> tuple[list[str], set[str]]:
+    """The files that hold speech and those that do not (silent, too short, noise only:
+    :func:`~sklearn_ser.has_speech`); unreadable files count as speech here, so that the
+    model's own reading reports them."""
+    from ._audio import has_speech
+
+    first = model.steps[0][1] if hasattr(model, "steps") else model
+    if hasattr(first, "extractors_"):
+        first = first.extractors_[0][1]
+    sr = int(getattr(first, "sr", 16000))
+    silent = set()
+    for f in files:
+        try:
+            if not has_speech([f], sr=sr, vad=vad)[0]:
+                silent.add(f)
+        except (ValueError, OSError):
+            pass
+    return [f for f in files if f not in silent], silent
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     _check_output(args.output, "--output")
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
-    proba, kept, failed = _apply_to_files(model, "predict_proba", files, args)
+    # No speech is an answer: such files get "no speech" and no probabilities, and do not
+    # take part in a speaker's statistics.
+    speech_files, silent = _speech_files(model, files, args.vad)
+    proba, kept, failed = (None, [], [])
+    if speech_files:
+        proba, kept, failed = _apply_to_files(model, "predict_proba", speech_files, args)
     classes = _classes(model)
-    records = []
+    found = {}
     for f, p in zip(kept, proba if proba is not None else []):
         best = int(p.argmax())
-        records.append(
-            {
-                "path": f,
-                "label": str(classes[best]),
-                **{f"p_{c}": round(float(v), 6) for c, v in zip(classes, p)},
-            }
-        )
+        found[f] = {
+            "path": f,
+            "label": str(classes[best]),
+            **{f"p_{c}": round(float(v), 6) for c, v in zip(classes, p)},
+        }
+    for f in silent:
+        found[f] = {"path": f, "label": NO_SPEECH, **{f"p_{c}": None for c in classes}}
+    records = [found[f] for f in files if f in found]
     stream = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         if args.format == "json":
@@ -600,7 +628,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 stream, fieldnames=["path", "label"] + [f"p_{c}" for c in classes]
             )
             writer.writeheader()
-            writer.writerows(records)
+            writer.writerows(
+                {k: ("" if v is None else v) for k, v in record.items()} for record in records
+            )
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -618,10 +648,24 @@ def cmd_embed(args: argparse.Namespace) -> int:
     _check_output(args.output, "--output", (".npy", ".csv"))
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
-    emb, kept, failed = _apply_to_files(model, "embed", files, args)
+    speech_files, silent = _speech_files(model, files, args.vad)
+    emb, kept, failed = (None, [], [])
+    if speech_files:
+        emb, kept, failed = _apply_to_files(model, "embed", speech_files, args)
     out = Path(args.output)
     if emb is None:
         emb = np.zeros((0, 0), dtype=np.float32)
+    if silent:  # no speech: a row of NaN, in the files' order
+        rows = {f: row for f, row in zip(kept, emb)}
+        width = emb.shape[1]
+        kept = [f for f in files if f in rows or f in silent]
+        nan = np.full(width, np.nan, dtype=np.float32)
+        emb = np.stack([rows.get(f, nan) for f in kept]) if kept else emb
+        print(
+            f"sklearn-ser: no speech in {len(silent)} file(s) (silent, too short or noise "
+            "only): their embeddings are NaN.",
+            file=sys.stderr,
+        )
     if out.suffix.lower() == ".csv":
         with out.open("w", newline="") as f:
             writer = csv.writer(f)
@@ -683,6 +727,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
                 window=args.window,
                 hop=args.hop,
                 context=args.context,
+                vad=args.vad,
                 verbose=1 if not args.quiet else 0,
             )
         except (ValueError, FileNotFoundError, OSError) as exc:
@@ -849,6 +894,15 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(tr)
     tr.set_defaults(func=cmd_train)
 
+    def vad_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--vad",
+            choices=("energy", "silero", "threshold"),
+            default="energy",
+            help="speech detector: level-relative energy (default), the Silero network "
+            "(needs torch and silero-vad), or the fixed -50 dBFS level",
+        )
+
     def audio_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
         p.add_argument(
@@ -880,6 +934,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=("csv", "json"), default="csv")
     pr.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     audio_options(pr)
+    vad_option(pr)
     pr.set_defaults(func=cmd_predict)
 
     em = sub.add_parser(
@@ -891,6 +946,7 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("paths", nargs="+", help="audio files or folders")
     em.add_argument("-o", "--output", required=True, help="output .npy or .csv")
     audio_options(em)
+    vad_option(em)
     em.set_defaults(func=cmd_embed)
 
     tl = sub.add_parser(
@@ -920,6 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--segments", action="store_true", help="CSV of merged segments instead of windows"
     )
     tl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    vad_option(tl)
     threads_option(tl)
     tl.set_defaults(func=cmd_timeline)
     return parser
