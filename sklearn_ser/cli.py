@@ -331,14 +331,6 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
     from .ensemble import call_with_groups
 
     members = _members(model)
-    if method == "embed" and len(members) > 1:
-        raise UserError(
-            "the model is a fusion of "
-            + " and ".join(repr(name) for name, _ in _predictor(model).estimators)
-            + ", which has no single embedding; embed with one of its members (e.g. "
-            "save_model(model.named_estimators_['cnn'], path)) or a model trained with "
-            "--model cnn or --model functionals."
-        )
     if getattr(args, "crop", "model") == "cover":
         # Files longer than the model's input are covered whole, not cut to their centre.
         for member in members:
@@ -543,17 +535,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:
         _check_output(args.checkpoint, "--checkpoint")
     pipe = _pipeline(args)
-    files, labels, speakers = _training_data(args)
-    emotions = ", ".join(sorted({str(v) for v in labels}))
-    print(
-        f"Training make_ser_pipeline({args.model!r}) on {len(files)} utterances, "
-        f"{len(set(labels))} emotions ({emotions})..."
-    )
     # One line per epoch (skorch's table) even without -v; -v adds extraction progress.
     _show_epochs(pipe)
-    sys.stdout.flush()
     try:
         with _noting_interrupts() as interrupted:
+            files, labels, speakers = _training_data(args)
+            emotions = ", ".join(sorted({str(v) for v in labels}))
+            print(
+                f"Training make_ser_pipeline({args.model!r}) on {len(files)} utterances, "
+                f"{len(set(labels))} emotions ({emotions})..."
+            )
+            sys.stdout.flush()
             pipe = call_with_groups(pipe, "fit", files, labels, groups=speakers)
             if interrupted:  # caught by skorch, which returned a half-trained network
                 raise KeyboardInterrupt
@@ -582,7 +574,7 @@ def _speech_files(model, files: list[str], vad: str) -> tuple[list[str], set[str
     model's own reading reports them."""
     from ._audio import has_speech
 
-    first = model.steps[0][1] if hasattr(model, "steps") else model
+    first = _members(model)[0].steps[0][1]
     if hasattr(first, "extractors_"):
         first = first.extractors_[0][1]
     sr = int(getattr(first, "sr", 16000))
@@ -637,6 +629,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check_embeddable(model: Any) -> None:
+    if len(_members(model)) > 1:
+        raise UserError(
+            "the model is a fusion of "
+            + " and ".join(repr(name) for name, _ in _predictor(model).estimators)
+            + ", which has no single embedding; embed with one of its members (e.g. "
+            "save_model(model.named_estimators_['cnn'], path)) or a model trained with "
+            "--model cnn or --model functionals."
+        )
+
+
 def _has_embedding(model: Any) -> bool:
     (member,) = _members(model)
     return hasattr(member.steps[-1][1], "transform")
@@ -647,6 +650,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     _check_output(args.output, "--output", (".npy", ".csv"))
     model = _load_model(args.model)
+    _check_embeddable(model)
     files = _collect_audio(args.paths)
     speech_files, silent = _speech_files(model, files, args.vad)
     emb, kept, failed = (None, [], [])
