@@ -25,6 +25,7 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
 FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
 MODELS = ("functionals", "cnn", "fusion")
+DEMO_EPOCHS = 15
 
 
 class UserError(Exception):
@@ -371,9 +372,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import make_emotional_speech
     from .model_selection import evaluate_speaker_independent
 
+    if args.speakers < 3:
+        raise UserError(
+            "--speakers must be >= 3 (the map of unseen speakers holds out two), got "
+            f"{args.speakers}."
+        )
+    if args.utterances < 1:
+        raise UserError(f"--utterances must be >= 1, got {args.utterances}.")
     out = _output_folder(args.out, "--out")
     start = time.perf_counter()
-    data = make_emotional_speech(n_speakers=args.speakers, random_state=args.seed)
+    data = make_emotional_speech(
+        n_speakers=args.speakers, n_utterances=args.utterances, random_state=args.seed
+    )
     X, y, speakers = data.data, np.asarray(data.target), np.asarray(data.speaker)
     print(
         f"Synthetic emotional speech: {len(y)} utterances, {len(set(speakers))} speakers, "
@@ -800,16 +810,26 @@ def build_parser() -> argparse.ArgumentParser:
             "public download)",
         )
 
-    def threads_option(p: argparse.ArgumentParser) -> None:
+    def threads_option(p: argparse.ArgumentParser, default: int | None = None) -> None:
+        why = f"the usable cores, at most 4: {default_threads()} here"
+        if default is not None:
+            why = (
+                f"{default}: the networks are tiny, and one thread is as fast on an idle "
+                "machine and several times faster on a busy one"
+            )
         p.add_argument(
             "--threads",
             type=int,
-            default=default_threads(),
-            help="threads of torch and BLAS (default: the usable cores, at most 4: "
-            f"{default_threads()} here)",
+            default=default_threads() if default is None else default,
+            help=f"threads of torch and BLAS (default: {why})",
         )
 
-    def model_options(p: argparse.ArgumentParser, choose_model: bool = True) -> None:
+    def model_options(
+        p: argparse.ArgumentParser,
+        choose_model: bool = True,
+        threads: int | None = None,
+        epochs: int = 40,
+    ) -> None:
         if choose_model:
             p.add_argument(
                 "--model",
@@ -827,11 +847,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="the CNN's input (--model cnn or fusion; default: logmel)",
         )
         p.add_argument(
-            "--epochs", type=int, default=None, help="the CNN's training epochs (default: 40)"
+            "--epochs",
+            type=int,
+            default=None,
+            help=f"the CNN's training epochs (default: {epochs})",
         )
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
-        threads_option(p)
+        threads_option(p, threads)
         p.add_argument("-v", "--verbose", action="count", default=0, help="more output")
 
     demo = sub.add_parser(
@@ -841,10 +864,16 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluation on synthetic emotional speech; writes a confusion "
         "matrix and a t-SNE map of unseen speakers' embeddings as PNG.",
     )
-    model_options(demo, choose_model=False)
+    model_options(demo, choose_model=False, threads=1, epochs=DEMO_EPOCHS)
     demo.add_argument("--speakers", type=int, default=6, help="synthetic speakers (default: 6)")
+    demo.add_argument(
+        "--utterances",
+        type=int,
+        default=6,
+        help="utterances per speaker and emotion (default: 6)",
+    )
     demo.add_argument("--out", default="sklearn_ser_demo", help="folder for the figures")
-    demo.set_defaults(func=cmd_demo, model="cnn", epochs=15)
+    demo.set_defaults(func=cmd_demo, model="cnn", epochs=DEMO_EPOCHS)
 
     ev = sub.add_parser(
         "evaluate",
