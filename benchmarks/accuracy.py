@@ -160,7 +160,7 @@ def contexts(test: np.ndarray, y: np.ndarray, seed: int) -> dict[str, list[np.nd
         others = test[test != i]
         for name, n in (("plus5", 5), ("plus20", 20)):
             out[name].append(np.r_[i, rng.choice(others, min(n, len(others)), replace=False)])
-        for e in np.unique(y[test]):
+        for e in np.unique(y):  # none of e: the file alone
             out.setdefault(EMOTION.format(e), []).append(np.r_[i, others[y[others] == e]])
     return out
 
