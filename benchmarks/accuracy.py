@@ -47,6 +47,7 @@ featurised once; openSMILE's features are cached under ``--cache``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -262,9 +263,15 @@ def run_svm(corpus: str, system: str, n_jobs: int, cache: dict, disk: Path) -> l
     return rows
 
 
+@functools.cache
+def _commit() -> str:
+    """The checkout's commit when the run started (not when a record is written)."""
+    return commit()
+
+
 def _base(corpus: str, system: str, protocol: str, seed, n_folds: int) -> dict:
     return {
-        "commit": commit(),
+        "commit": _commit(),
         "date": date.today().isoformat(),
         "machine": machine(),
         "corpus": corpus,
@@ -312,6 +319,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.report:
         return report()
+    _commit()
     cache: dict = {}
     PROBA.mkdir(exist_ok=True)
     for corpus in args.corpora:
