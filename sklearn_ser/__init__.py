@@ -20,6 +20,8 @@ _LAZY = {
     "audio_durations": "._audio",
     "as_audio_sources": "._audio",
     "detect_speech": "._audio",
+    "speech_activity": "._audio",
+    "has_speech": "._audio",
     "NoSpeechWarning": "._audio",
     "predict_timeline": "._timeline",
     "Timeline": "._timeline",
@@ -40,6 +42,7 @@ _LAZY = {
     "load_model": "._persistence",
 }
 _SUBMODULES = {
+    "augment",
     "datasets",
     "ensemble",
     "features",

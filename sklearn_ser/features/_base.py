@@ -27,14 +27,13 @@ from threadpoolctl import threadpool_limits
 
 from .._audio import (
     MIN_DURATION,
-    SILENCE_DB,
     NoSpeechWarning,
     as_audio_sources,
     audio_durations,
     describe_source,
     detect_speech,
-    frame_levels,
     load_sources,
+    no_speech_reason,
 )
 
 _AMIN = 1e-10  # librosa.power_to_db's default floor: silence maps to -100 dB, never -inf.
@@ -443,13 +442,13 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
 
 def _no_speech(waves: list, sr: int, offset: int) -> list[tuple[int, str]]:
-    """``(index, reason)`` of the waveforms that are too short or hold no sound."""
+    """``(index, reason)`` of the waveforms that are too short, silent or hold no speech
+    (:func:`~sklearn_ser.has_speech`'s decision)."""
     problems = []
     for i, w in enumerate(waves):
-        if w.shape[0] < MIN_DURATION * sr:
-            problems.append((offset + i, "short"))
-        elif frame_levels(w, sr).max() < SILENCE_DB:
-            problems.append((offset + i, "silent"))
+        reason = no_speech_reason(w, sr)
+        if reason is not None:
+            problems.append((offset + i, reason))
     return problems
 
 
@@ -458,7 +457,8 @@ def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
         return
     parts = []
     for reason, text in (
-        ("silent", f"silent (no 25 ms frame at or above {SILENCE_DB:g} dBFS)"),
+        ("silent", "silent"),
+        ("no speech", "without speech (noise or hum only)"),
         ("short", f"shorter than {MIN_DURATION:g} s"),
     ):
         found = [describe_source(sources[i], i) for i, r in problems if r == reason]
@@ -468,8 +468,8 @@ def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
             )
             parts.append(f"{text}: {shown}")
     warnings.warn(
-        f"{len(problems)} of {len(sources)} utterances are silent or too short to carry an "
-        f"emotion; whatever is predicted for them says nothing about speech. "
+        f"{len(problems)} of {len(sources)} utterances are silent, without speech or too short "
+        f"to carry an emotion; whatever is predicted for them says nothing about speech. "
         f"{'; '.join(parts)[0].upper()}{'; '.join(parts)[1:]}.",
         NoSpeechWarning,
         stacklevel=3,
@@ -484,7 +484,8 @@ def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:
     of at least 0.5 s as fit) are joined, so that the beginning, the middle and the end
     all count.
     """
-    intervals = detect_speech(y, sr)
+    # The fixed level, as when the models were trained (pauses of clean speech).
+    intervals = detect_speech(y, sr, vad="threshold")
     if len(intervals):
         y = np.concatenate([y[a:b] for a, b in intervals])
     n = y.shape[0]
