@@ -148,9 +148,13 @@ def _evaluate_both_protocols(data, routing_on):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)  # the classifier got its speakers
             speaker = evaluate_speaker_independent(pipeline(), X, y, groups, cv=2)
-            file = evaluate_speaker_independent(pipeline(), X, y, groups, cv=2, protocol="file")
+            both = evaluate_speaker_independent(pipeline(), X, y, groups, cv=2, protocol="both")
+    file = both["file"]
     assert speaker.protocol == "speaker" and file.protocol == "file"
     assert speaker.to_dict()["protocol"] == "speaker" and "file protocol" in file.to_text()
+    # One fit per fold serves both protocols, and gives what a fit per protocol gives.
+    np.testing.assert_array_equal(both["speaker"].y_pred, speaker.y_pred)
+    np.testing.assert_array_equal(both["speaker"].fit_time, file.fit_time)
     return speaker.y_pred, file.y_pred
 
 
@@ -172,9 +176,26 @@ def test_evaluate_search_over_pipeline(data, routing_on):
     assert res.y_pred.shape == (48,)
 
 
-def test_evaluate_rejects_unknown_protocol(data):
-    with pytest.raises(ValueError, match=r"protocol must be one of.*'batch'"):
-        evaluate_speaker_independent(LogisticRegression(), *data[:2], data[2], protocol="batch")
+@pytest.mark.parametrize(
+    "protocol, match",
+    [
+        ("batch", r"'protocol' parameter .* must be a str among .*Got 'batch'"),
+        (["file", "batch"], r"protocol must be one of .*\['file', 'batch'\]"),
+        (["file", "file"], r"list of distinct ones"),
+        ([], r"protocol must be one of"),
+    ],
+)
+def test_evaluate_rejects_unknown_protocol(data, protocol, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate_speaker_independent(LogisticRegression(), *data[:2], data[2], protocol=protocol)
+
+
+def test_evaluate_protocol_list_gives_one_result_each(data):
+    X, y, groups = data
+    results = evaluate_speaker_independent(
+        LogisticRegression(), X.reshape(len(X), -1), y, groups, cv=2, protocol=("speaker",)
+    )
+    assert list(results) == ["speaker"] and results["speaker"].n_folds == 2
 
 
 # ------------------------------------------------------------------ batch independence
@@ -211,14 +232,13 @@ def test_speaker_context_random(data):
     np.testing.assert_array_equal(rand.predict_proba(X), again.predict_proba(X))
     assert not np.allclose(rand.predict_proba(X), full.predict_proba(X))
     # the subsets: each row's statistics from 1 to all of its speaker's rows, it included
-    from sklearn_ser._estimator import _RandomSpeakerContext
-    from sklearn_ser.preprocessing import _moments, _random_subsets
+    from sklearn_ser.preprocessing import _random_subsets  # the helper under test
 
-    context = _RandomSpeakerContext(rand.scaler_, _moments(X, None), _moments(X, groups).codes)
+    context = dict(rand.net_.callbacks_)["speaker_context"]
     first, second = context.draw(0, epoch=0), context.draw(0, epoch=1)
     assert first.mean.shape == (48, 6) and not np.allclose(first.mean, second.mean)
     # every subset holds its row and only its speaker's; sizes span 1 to all (12)
-    codes = _moments(X, groups).codes
+    codes = SpeakerStandardScaler.moments(X, groups).codes
     subsets = _random_subsets(codes, np.random.default_rng([0, 1]))
     for i, rows in enumerate(subsets):
         assert rows[0] == i and len(set(rows)) == len(rows) and set(groups[rows]) == {groups[i]}

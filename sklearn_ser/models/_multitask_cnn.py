@@ -104,6 +104,12 @@ class MultitaskCNN(nn.Module):
         Bins of each input part for the combined model, e.g. ``(257, 40)`` for a
         spectrogram followed by 40 MFCCs; must sum to ``n_bins``. None: one encoder.
 
+    References
+    ----------
+    .. [1] Tripathi et al., "Learning discriminative features using center loss and
+       reconstruction as regularizer for speech emotion recognition", IJCAI 2019
+       workshop (AI in Affective Computing), PMLR 122.
+
     Examples
     --------
     >>> import torch
