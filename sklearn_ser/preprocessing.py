@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._groups import check_groups
 
@@ -246,14 +246,12 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         self.random_state = random_state
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            allow_nd=True,
-            dtype=[np.float64, np.float32],
-            skip_check_array=False,
-        )
+        kwargs = {"allow_nd": True, "dtype": [np.float64, np.float32]}
+        if not reset and len(getattr(X, "shape", ())) > 3:
+            # validate_data would compare axis 1 (segments) with n_features_in_ (bins).
+            X = check_array(X, **kwargs)
+        else:
+            X = validate_data(self, X, reset=reset, skip_check_array=False, **kwargs)
         if X.ndim < 2:
             raise ValueError(f"SpeakerStandardScaler needs 2-D or higher X, got shape {X.shape}.")
         n_features = X.shape[_feature_axis(X.ndim)]
