@@ -503,6 +503,7 @@ def report_agreement() -> str:
             "predict accuracy (%)",
             "timeline accuracy (%)",
             "anger: timeline / predict",
+            "CNN windows with their pauses (%)",
         ],
         rows,
     )
