@@ -173,8 +173,13 @@ def test_train_and_evaluate_on_a_corpus(tmp_path, capsys):
         )
         == 0
     )
-    result = json.loads((tmp_path / "r.json").read_text())
-    assert 0.0 <= result["ua"] <= 1.0
+    # Both protocols, from one fit per fold.
+    out = capsys.readouterr().out
+    assert "Protocol 'file'" in out and "Protocol 'speaker'" in out
+    protocols = json.loads((tmp_path / "r.json").read_text())["protocols"]
+    assert sorted(protocols) == ["file", "speaker"]
+    for name, result in protocols.items():
+        assert result["protocol"] == name and 0.0 <= result["ua"] <= 1.0
 
 
 def test_train_from_labels_csv(tmp_path, model_and_audio):
@@ -289,7 +294,8 @@ def test_evaluate_limits_speakers_and_folds_and_records_settings(tmp_path, capsy
     assert main([*argv, "--speakers", "2", "--folds", "1", "--json", str(report)]) == 0
     assert "2 speakers" in capsys.readouterr().out
     result = json.loads(report.read_text())
-    assert result["n_folds_run"] == 1 and len(result["per_speaker_accuracy"]) == 1
+    assert result["n_folds_run"] == 1
+    assert len(result["protocols"]["speaker"]["per_speaker_accuracy"]) == 1
     settings = result["settings"]
     assert settings["seed"] == 0 and settings["speakers"] == 2 and settings["epochs"] == 1
     assert settings["library_version"]
