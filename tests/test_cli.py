@@ -470,44 +470,32 @@ def test_folder_as_model_and_read_only_demo_folder(tmp_path, capsys):
     assert "--out" in err and "cannot create the folder" in err and "Traceback" not in err
 
 
-_INTERRUPT = """
-import sys
-from sklearn_ser import cli
-where = sys.argv[1]
-def interrupt(*args, **kwargs):
-    raise KeyboardInterrupt
-if where == "extraction":
-    from sklearn_ser import FunctionalsExtractor
-    FunctionalsExtractor.transform = interrupt
-else:
-    import safetensors.torch
+@pytest.mark.parametrize("where", ["extraction", "saving"])
+def test_interrupted_train_leaves_the_output_unchanged(
+    where, corpus_folder, tmp_path, monkeypatch, capsys
+):
+    # Ctrl-C injected where it would land (a real one during training: the next test).
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
 
     def half_written(tensors, filename, metadata=None):
-        open(filename, "wb").write(b"half")
+        with open(filename, "wb") as f:
+            f.write(b"half")
         raise KeyboardInterrupt
-    safetensors.torch.save_file = half_written
-sys.exit(cli.main(sys.argv[2:]))
-"""
 
-
-@pytest.mark.parametrize("where", ["extraction", "saving"])
-def test_interrupted_train_leaves_the_output_unchanged(where, corpus_folder, tmp_path):
     labels, _ = corpus_folder
     out = tmp_path / "model.safetensors"
     out.write_bytes(b"a good model")
     argv = ["train", "--labels", str(labels), "-o", str(out)]
-    if where == "saving":  # the quickest model to train
-        argv += ["--model", "cnn", *CNN_ARGS]
-    proc = subprocess.run(
-        [sys.executable, "-c", _INTERRUPT, where, *argv],
-        capture_output=True,
-        text=True,
-        env=_cli_env(),
-        timeout=300,
-    )
-    assert proc.returncode == 130, proc.stderr
-    assert "nothing was written" in proc.stderr and "is unchanged" in proc.stderr
-    assert "Saved" not in proc.stdout
+    if where == "extraction":
+        monkeypatch.setattr("sklearn_ser.FunctionalsExtractor.transform", interrupt)
+    else:
+        monkeypatch.setattr("safetensors.torch.save_file", half_written)
+        argv += ["--model", "cnn", *CNN_ARGS]  # the quickest model to train
+    assert main(argv) == 130
+    captured = capsys.readouterr()
+    assert "nothing was written" in captured.err and "is unchanged" in captured.err
+    assert "Saved" not in captured.out
     assert out.read_bytes() == b"a good model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temporary
 
