@@ -389,6 +389,21 @@ def run_agreement(corpus: str, held_out: str, kinds, seeds, epochs: int, record:
                     "accuracy": round(float(np.mean(labels == truth)), 4),
                     "labels": counts,
                 }
+            if kind == "cnn":  # the cause of the lost emotion: windows with their pauses
+                import sklearn_ser._timeline as module
+
+                keep_speech = module._keep_speech
+                module._keep_speech = lambda *a: lambda *b: None
+                try:
+                    timeline = predict_timeline(pipe, audio, context="recording")
+                finally:
+                    module._keep_speech = keep_speech
+                labels = np.asarray(utterance_labels(timeline, spans))
+                result["recording_with_pauses"] = {
+                    "agreement": round(float(np.mean(labels == in_context)), 4),
+                    "accuracy": round(float(np.mean(labels == truth)), 4),
+                    "labels": {str(c): int(np.sum(labels == c)) for c in pipe.classes_},
+                }
             r = {
                 "commit": commit(),
                 "date": date.today().isoformat(),
@@ -428,6 +443,12 @@ def report_agreement() -> str:
             f"{100 * r['predict_accuracy']:.1f}",
             f"{100 * r['recording_accuracy']:.1f}",
             f"{r['recording_labels'].get('anger', 0)} / {r['predict_labels'].get('anger', 0)}",
+            (
+                f"{100 * r['recording_with_pauses_agreement']:.1f} "
+                f"(anger {r['recording_with_pauses_labels'].get('anger', 0)})"
+                if "recording_with_pauses_agreement" in r
+                else ""
+            ),
         ]
         for r in records
     ]
@@ -444,6 +465,7 @@ def report_agreement() -> str:
             "predict accuracy (%)",
             "timeline accuracy (%)",
             "anger: timeline / predict",
+            "CNN windows with their pauses (%)",
         ],
         rows,
     )
@@ -454,11 +476,124 @@ def report_agreement() -> str:
         "other speakers of the corpus. Each utterance's timeline label is the emotion covering\n"
         "most of it; agreement: the share of utterances where it equals ``predict`` of the\n"
         "same files with the speaker's context (``groups``); recording / window: the\n"
-        "timeline's ``context``. Accuracies against the corpus labels.\n\n"
+        "timeline's ``context``. Accuracies against the corpus labels. Last column: the CNN\n"
+        "as earlier versions fed it, each window with its pauses (the cause of the lost\n"
+        "anger).\n\n"
         f"{table}\n"
     )
     (RESULTS / f"{NAME}_agreement.rst").write_text(text)
     return text
+
+
+# --------------------------------------------------------------------------- window edges
+def run_edges(corpus: str, held_out: str, record: bool) -> dict:
+    """Window features from the recording's shared frames against the window analysed
+    alone, in units of each feature's spread over the recording's windows; the same for
+    the window alone shifted by one 10 ms frame, as a reference of what a tiny change of
+    the window does."""
+    import numpy as np
+
+    from sklearn_ser import FunctionalsExtractor, MelSpectrogramExtractor
+    from sklearn_ser._timeline import _frames_once, _LLDFrames, _LogMelFrames, _window_starts
+
+    bunch = load(corpus)
+    files = np.asarray(bunch.filenames)[np.asarray(bunch.speaker) == held_out]
+    audio, _, _ = speaker_recording(files, np.random.default_rng(0))
+    win, hop = 3 * SR, SR * 3 // 2
+    starts = _window_starts(len(audio), win, hop)[:-1]
+    rows = np.arange(len(starts))
+    out = {
+        "commit": commit(),
+        "date": date.today().isoformat(),
+        "corpus": corpus,
+        "held_out": held_out,
+        "audio_s": round(len(audio) / SR, 1),
+        "windows": len(rows),
+    }
+    fx = FunctionalsExtractor().fit([audio[:win]])
+    shared = np.concatenate(
+        [
+            X
+            for _, X in _frames_once(
+                _LLDFrames(fx), iter([audio]), starts, win, rows, lambda *a: None, 64
+            )
+        ]
+    )
+    alone = fx.transform([audio[s : s + win] for s in starts])
+    shifted = fx.transform([audio[s + 160 : s + 160 + win] for s in starts])
+    spread = np.maximum(alone.std(axis=0), 1e-12)
+    informative = alone.std(axis=0) > 1e-9 * np.maximum(np.abs(alone).mean(axis=0), 1e-9)
+    for name, other in (("shared", shared), ("shifted_10ms", shifted)):
+        z = (np.abs(other - alone) / spread)[:, informative]
+        out[f"functionals_{name}"] = {
+            q: round(float(np.percentile(z, p)), 4)
+            for q, p in (("median", 50), ("p90", 90), ("p99", 99))
+        }
+    mx = MelSpectrogramExtractor(max_frames=300).fit([audio[:win]])
+    mel = _LogMelFrames(mx)
+    length = mx._target_length  # the CNN's window: exactly its input
+    maps = np.concatenate(
+        [X for _, X in _frames_once(mel, iter([audio]), starts, length, rows, lambda *a: None, 64)]
+    )
+    maps_alone = mx.transform([audio[s : s + length] for s in starts])
+    diff = np.abs(maps - maps_alone)
+    out["logmel_max_db"] = {
+        "edge_frames": round(float(max(diff[..., :2].max(), diff[..., -2:].max())), 3),
+        "inner_frames": round(float(diff[..., 2:-2].max()), 5),
+    }
+    print(json.dumps(out), flush=True)
+    if record:
+        append_json(f"{NAME}_edges", out)
+        records = [
+            json.loads(line)
+            for line in (RESULTS / f"{NAME}_edges.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
+        rows_ = [
+            [
+                r["date"],
+                r["commit"],
+                f"{r['corpus']} {r['held_out']}",
+                r["windows"],
+                *(
+                    f"{r[f'functionals_{k}'][q]:.3f}"
+                    for k in ("shared", "shifted_10ms")
+                    for q in ("median", "p90", "p99")
+                ),
+                f"{r['logmel_max_db']['inner_frames']:.4f}",
+                f"{r['logmel_max_db']['edge_frames']:.1f}",
+            ]
+            for r in records
+        ]
+        table = rst_table(
+            [
+                "date",
+                "commit",
+                "recording",
+                "windows",
+                "shared: median",
+                "p90",
+                "p99",
+                "shifted 10 ms: median",
+                "p90",
+                "p99",
+                "log-mel, inner frames (dB)",
+                "edge frames (dB)",
+            ],
+            rows_,
+        )
+        (RESULTS / f"{NAME}_edges.rst").write_text(
+            ".. Generated by benchmarks/timeline.py --edges; do not edit.\n\n"
+            "3 s windows every 1.5 s over one speaker's utterances with pauses. Functionals:\n"
+            "|shared - alone| / spread, the window's functionals from the recording's frames\n"
+            "(``predict_timeline``) against the window analysed alone, each feature in units\n"
+            "of its standard deviation over the windows (constant features left out),\n"
+            "percentiles over windows and features; beside it the same for the window alone\n"
+            "moved by one 10 ms frame, for scale. Log-mel: the largest difference (dB) of\n"
+            "the window's map from the shared frames and from the window alone, in its two\n"
+            "first and last frames and in the others.\n\n" + table + "\n"
+        )
+    return out
 
 
 def report() -> str:
@@ -540,12 +675,16 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--utterances", type=int, default=80)
     parser.add_argument("--agreement", action="store_true", help="timeline vs predict")
+    parser.add_argument("--edges", action="store_true", help="window edges vs window alone")
     parser.add_argument("--corpus", default="emodb")
     parser.add_argument("--held-out", default="16")
     parser.add_argument("--models", default="functionals,cnn")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--cache", default=None, help="folder for trained CNNs (reused)")
     args = parser.parse_args()
+    if args.edges:
+        run_edges(args.corpus, args.held_out, not args.no_record)
+        return
     if args.agreement:
         import torch
 

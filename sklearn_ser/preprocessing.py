@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._groups import check_groups
 
@@ -25,6 +25,8 @@ __all__ = [
 
 _CHUNK = 256  # samples per pass when summing, so a memory map is never loaded whole
 _MIN_SCALE = 1e-6
+_SCALE_PRIOR = 5.0  # prior utterances of a speaker's spread with prior_utterances="auto"
+_MAX_PRIOR = 1e4
 
 
 class SpeakerStatistics(NamedTuple):
@@ -229,31 +231,32 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     __metadata_request__transform: ClassVar[dict] = {"groups": True}
 
     _parameter_constraints: ClassVar[dict] = {
-        "prior_utterances": [Interval(Real, 0, None, closed="left")],
+        "prior_utterances": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "training_context": [StrOptions({"full", "random"})],
+        "clip": [Interval(Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
     }
 
     def __init__(
         self,
         *,
-        prior_utterances: float = DEFAULT_PRIOR_UTTERANCES,
+        prior_utterances: float | str = DEFAULT_PRIOR_UTTERANCES,
         training_context: str = "full",
+        clip: float | None = None,
         random_state: Any = None,
     ):
         self.prior_utterances = prior_utterances
         self.training_context = training_context
+        self.clip = clip
         self.random_state = random_state
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            allow_nd=True,
-            dtype=[np.float64, np.float32],
-            skip_check_array=False,
-        )
+        kwargs = {"allow_nd": True, "dtype": [np.float64, np.float32]}
+        if not reset and len(getattr(X, "shape", ())) > 3:
+            # validate_data would compare axis 1 (segments) with n_features_in_ (bins).
+            X = check_array(X, **kwargs)
+        else:
+            X = validate_data(self, X, reset=reset, skip_check_array=False, **kwargs)
         if X.ndim < 2:
             raise ValueError(f"SpeakerStandardScaler needs 2-D or higher X, got shape {X.shape}.")
         n_features = X.shape[_feature_axis(X.ndim)]
@@ -386,8 +389,13 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
             within = (total_sq - count[:, None] * group_mean**2).sum(0) / count.sum()
             self.speaker_scale_ = np.maximum(np.sqrt(np.maximum(within, 0.0)), _MIN_SCALE)
             self.n_speakers_ = len(count)
+            # Spread of the speakers' means, less what their own sampling noise adds.
+            between = (count[:, None] * (group_mean - mean) ** 2).sum(0) / count.sum()
+            noise = within * len(count) / count.sum()
+            self.speaker_mean_scale_ = np.sqrt(np.maximum(between - noise, _MIN_SCALE**2))
         else:
             self.speaker_scale_ = self.scale_.copy()
+            self.speaker_mean_scale_ = self.scale_.copy()
             self.n_speakers_ = 0
         return self
 
@@ -423,6 +431,15 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         check_is_fitted(self, "mean_")
         return self.statistics_from_moments(self.moments(X, groups))
 
+    def _prior_counts(self) -> float | np.ndarray:
+        """Weight of the training mean, in utterances: one number, or one per feature."""
+        if self.prior_utterances != "auto":
+            return self.prior_utterances
+        # Empirical Bayes: a speaker's mean from n utterances weighs n / (n + n0) with
+        # n0 = within-speaker variance / variance of the speakers' means, per feature.
+        ratio = (self.speaker_scale_ / self.speaker_mean_scale_) ** 2
+        return np.minimum(ratio, _MAX_PRIOR)
+
     def statistics_from_moments(self, moments: SpeakerMoments) -> SpeakerStatistics:
         """Each group's statistics from its moments, shrunk toward the training ones.
 
@@ -455,8 +472,11 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         own_mean = total / count[:, None]
         own_var = np.maximum(total_sq / count[:, None] - own_mean**2, 0.0)
         cells = count.sum() / max(len(moments.codes), 1)  # values of a feature in one sample
-        weight = (count / (count + self.prior_utterances * cells))[:, None]
+        count = count[:, None]
+        weight = count / (count + self._prior_counts() * cells)
         mean = weight * own_mean + (1 - weight) * self.mean_
+        scale_prior = _SCALE_PRIOR if self.prior_utterances == "auto" else self.prior_utterances
+        weight = count / (count + scale_prior * cells)
         var = weight * own_var + (1 - weight) * self.speaker_scale_**2
         return SpeakerStatistics(moments.codes, mean, np.maximum(np.sqrt(var), _MIN_SCALE))
 
@@ -480,8 +500,7 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         X = self._validate(X, reset=False)
         return self.standardize(X, self.speaker_statistics(X, groups))
 
-    @staticmethod
-    def standardize(X: np.ndarray, statistics: SpeakerStatistics) -> np.ndarray:
+    def standardize(self, X: np.ndarray, statistics: SpeakerStatistics) -> np.ndarray:
         """``(X - mean[codes]) / scale[codes]`` along the feature axis, chunk by chunk.
 
         Parameters
@@ -501,7 +520,7 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         >>> from sklearn_ser.preprocessing import SpeakerStandardScaler, SpeakerStatistics
         >>> stats = SpeakerStatistics(np.array([0, 1]), np.array([[1.0], [10.0]]),
         ...                           np.array([[2.0], [5.0]]))
-        >>> SpeakerStandardScaler.standardize(np.array([[3.0], [20.0]]), stats).ravel().tolist()
+        >>> SpeakerStandardScaler().standardize(np.array([[3.0], [20.0]]), stats).ravel().tolist()
         [1.0, 2.0]
         """
         codes, mean, scale = statistics
@@ -514,6 +533,8 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         for start in range(0, X.shape[0], _CHUNK):
             rows = slice(start, start + _CHUNK)
             out[rows] = (X[rows] - mean[codes[rows]]) / scale[codes[rows]]
+        if self.clip is not None:
+            np.clip(out, -self.clip, self.clip, out=out)
         return out
 
     def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:

@@ -249,3 +249,62 @@ def test_speaker_context_random(data):
     callback = dict(rand.net_.callbacks_)["speaker_context"]
     last = callback.draw(callback.seed, epoch=1)
     np.testing.assert_allclose(callback.dataset.mean, last.mean.astype(np.float32))
+
+
+# ------------------------------------------------------------------ the timeline's fast path
+def test_predict_proba_with_statistics_is_predict_proba_with_groups(data):
+    """The statistics path (moments summed over parts) gives predict_proba's answer."""
+    from sklearn_ser._groups import speaker_statistics_path
+    from sklearn_ser.preprocessing import SpeakerStatistics
+
+    X, y, groups = data
+    clf = speaker_clf().fit(X, y, groups=groups)
+    scaler, predict_proba = speaker_statistics_path(clf)
+    assert scaler is clf.scaler_
+    # one speaker's rows in two batches, the statistics of both
+    rows = np.flatnonzero(groups == "b")
+    one = np.zeros(len(rows), dtype=int)
+    moments = scaler.moments(X[rows[:5]], one[:5]).merge(scaler.moments(X[rows[5:]], one[5:]))
+    own = scaler.statistics_from_moments(moments)
+    batch = rows[5:]
+    stats = SpeakerStatistics(np.zeros(len(batch), dtype=int), own.mean, own.scale)
+    np.testing.assert_allclose(
+        predict_proba(X[batch], stats),
+        clf.predict_proba(X[rows], groups=groups[rows])[5:],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="one entry per sample"):
+        clf.predict_proba_with_statistics(X[:3], stats)
+
+
+def test_statistics_path_of_a_scaler_pipeline_and_of_others(data):
+    from sklearn_ser._groups import speaker_statistics_path
+
+    X, y, groups = data
+    flat = X.reshape(len(X), -1)
+    pipe = make_pipeline(SpeakerStandardScaler(), LogisticRegression())
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(flat, y, groups=groups)
+        expected = pipe.predict_proba(flat, groups=groups)
+    scaler, predict_proba = speaker_statistics_path(pipe)
+    stats = scaler.speaker_statistics(flat, groups)
+    np.testing.assert_allclose(predict_proba(flat, stats), expected)
+    assert speaker_statistics_path(LogisticRegression().fit(flat, y)) is None
+
+
+@pytest.mark.parametrize("routing_on", [False, True])
+def test_call_with_groups_follows_the_config_when_asked(data, routing_on):
+    """routing="config": routed with routing on, the legacy last-step way with it off."""
+    from sklearn_ser._groups import call_with_groups, groups_fit_params
+
+    X, y, groups = data
+    pipe = make_pipeline(FunctionTransformer(), speaker_clf())
+    with sklearn.config_context(enable_metadata_routing=routing_on):
+        params = groups_fit_params(pipe, groups)
+        assert list(params) == (["groups"] if routing_on else ["serclassifier__groups"])
+        pipe.fit(X, y, **params)
+        got = call_with_groups(pipe, "predict_proba", X, groups=groups, routing="config")
+    np.testing.assert_allclose(got, pipe[-1].predict_proba(X, groups=groups))
+    with pytest.raises(ValueError, match="routing must be"):
+        call_with_groups(pipe, "predict", X, groups=groups, routing="always")

@@ -148,6 +148,9 @@ def test_default_functionals_pipeline(data, monkeypatch):
     alone = pipe[0].transform([audio[s:e]])[0]
     shift = np.abs(features[2] - alone) / pipe[1].scale_
     assert np.median(shift) < 0.25 and np.percentile(shift, 75) < 0.6
+    # Blocks and windows in parallel threads: the same result.
+    parallel = predict_timeline(pipe.set_params(features__n_jobs=2), audio, hop=0.5)
+    np.testing.assert_array_equal(parallel.proba, timeline.proba)
     import sklearn_ser._timeline as module
 
     monkeypatch.setattr(module, "_CACHE_BYTES", 1)  # every batch's features spilled to disk
