@@ -231,7 +231,7 @@ def _settings(args: argparse.Namespace) -> dict:
     """The command's settings, for reports: everything but the function to run."""
     from . import __version__
 
-    settings = {k: v for k, v in vars(args).items() if k not in ("func", "needs_torch", "restore")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "needs_torch")}
     return {"library_version": __version__, **settings}
 
 
