@@ -13,16 +13,18 @@ import warnings
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._audio import (
     VAD_FRAME,
     VAD_HOP,
+    VAD_METHODS,
     NoSpeechWarning,
     _check_sr,
-    _check_vad,
     stream_activity,
     stream_audio,
 )
@@ -630,6 +632,21 @@ def _proba(clf: Any, X: np.ndarray, stats: _RecordingStatistics | None) -> np.nd
     return torch.softmax(logits.float(), dim=-1).numpy().astype(np.float64)
 
 
+@validate_params(
+    {
+        "model": "no_validation",
+        "audio": "no_validation",
+        "window": [Interval(Real, 0, None, closed="neither"), None],
+        "hop": [Interval(Real, 0, None, closed="neither"), None],
+        "context": [StrOptions({"recording", "window"})],
+        "vad": [StrOptions(set(VAD_METHODS))],
+        "min_speech": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "block_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def predict_timeline(
     model: Any,
     audio: Any,
@@ -742,16 +759,7 @@ def predict_timeline(
         model_window = _DEFAULT_WINDOW
     window_s = _seconds(window, "window") or model_window
     hop_s = _seconds(hop, "hop") or window_s / 2
-    if context not in ("recording", "window"):
-        raise ValueError(
-            f"predict_timeline: context must be 'recording' or 'window', got {context!r}."
-        )
-    _check_vad(vad, "predict_timeline")
-    if not (isinstance(min_speech, (int, float)) and 0 <= min_speech <= 1):
-        raise ValueError(f"predict_timeline: min_speech must be in [0, 1], got {min_speech!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
-    if batch_size < 1:
+    if isinstance(batch_size, (bool, np.bool_)):
         raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
     _check_sr(sr, "sr")
     win, step = max(round(window_s * sr), 1), max(round(hop_s * sr), 1)
