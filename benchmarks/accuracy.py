@@ -7,10 +7,10 @@ predictions pooled over folds. Every fitted model is scored under several protoc
 * **speaker context**: the test speaker's unlabelled files predicted together with its id;
 * realistic contexts, each test file predicted with a few of its speaker's other files
   (drawn with the run's seed; the file's own prediction is scored): **file + 5** and
-  **file + 20** random files, **file + neutral** (its speaker's neutral files only) and
-  **file + one other emotion** (its speaker's files of one emotion, drawn from those other
-  than the file's own). Models without speaker statistics are scored file alone and with
-  full context only.
+  **file + 20** random files, and **file + one emotion** (all its speaker's other files of
+  one emotion, for each emotion; the report gives neutral, the mean over emotions and the
+  worst emotion, as ``benchmarks/tune_context.py`` does). Models without speaker statistics
+  are scored file alone and with full context only.
 
 Systems:
 
@@ -47,6 +47,7 @@ featurised once; openSMILE's features are cached under ``--cache``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -72,9 +73,8 @@ PROTOCOLS = {"alone": "file alone", "context": "speaker context"}
 CONTEXTS = {
     "plus5": "file + 5 random files",
     "plus20": "file + 20 random files",
-    "neutral": "file + neutral files",
-    "other": "file + one other emotion",
 }
+EMOTION = "file + its speaker's {} files"  # one protocol per emotion
 ALL_PROTOCOLS = {**PROTOCOLS, **CONTEXTS}
 PROBA = Path(tempfile.gettempdir()) / "sklearn_ser_accuracy"
 OPENSMILE = {"compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
@@ -161,9 +161,8 @@ def contexts(test: np.ndarray, y: np.ndarray, seed: int) -> dict[str, list[np.nd
         others = test[test != i]
         for name, n in (("plus5", 5), ("plus20", 20)):
             out[name].append(np.r_[i, rng.choice(others, min(n, len(others)), replace=False)])
-        out["neutral"].append(np.r_[i, others[y[others] == "neutral"]])
-        emotions = np.setdiff1d(np.unique(y[others]), [y[i]])
-        out["other"].append(np.r_[i, others[y[others] == rng.choice(emotions)]])
+        for e in np.unique(y):  # none of e: the file alone
+            out.setdefault(EMOTION.format(e), []).append(np.r_[i, others[y[others] == e]])
     return out
 
 
@@ -264,9 +263,15 @@ def run_svm(corpus: str, system: str, n_jobs: int, cache: dict, disk: Path) -> l
     return rows
 
 
+@functools.cache
+def _commit() -> str:
+    """The checkout's commit when the run started (not when a record is written)."""
+    return commit()
+
+
 def _base(corpus: str, system: str, protocol: str, seed, n_folds: int) -> dict:
     return {
-        "commit": commit(),
+        "commit": _commit(),
         "date": date.today().isoformat(),
         "machine": machine(),
         "corpus": corpus,
@@ -283,7 +288,7 @@ def record(corpus: str, system: str, seed: int, res: dict, n_jobs: int) -> list[
         pred = res["classes"][probs.argmax(1)]
         rows.append(
             {
-                **_base(corpus, system, ALL_PROTOCOLS[p], seed, res["n_folds"]),
+                **_base(corpus, system, ALL_PROTOCOLS.get(p, p), seed, res["n_folds"]),
                 "epochs": res["epochs"],
                 "ua": 100 * balanced_accuracy_score(res["y"], pred),
                 "wa": 100 * accuracy_score(res["y"], pred),
@@ -314,6 +319,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.report:
         return report()
+    _commit()
     cache: dict = {}
     PROBA.mkdir(exist_ok=True)
     for corpus in args.corpora:
@@ -429,15 +435,33 @@ def main_rows(runs: dict) -> tuple[list[str], list[list]]:
 
 
 def context_rows(runs: dict) -> tuple[list[str], list[list]]:
-    """UA of the models with speaker statistics, from no context to full context."""
-    order = ["file alone", *CONTEXTS.values(), "speaker context"]
-    header = ["corpus", "system", *order]
+    """UA of the models with speaker statistics, from no context to full context.
+
+    One emotion: the mean and the worst over emotions of each seed's UA, then over seeds.
+    """
+    order = ["file alone", *CONTEXTS.values()]
+    header = ["corpus", "system", *order, "+ neutral", "+ one emotion: mean", "worst"]
+    header.append("speaker context")
     rows = []
     for corpus in ("emodb", "emovo"):
         for system in LABELS:
             if not runs.get((corpus, system, CONTEXTS["plus5"])):
                 continue
             cells = [runs.get((corpus, system, p)) for p in order]
+            cells.append(runs.get((corpus, system, EMOTION.format("neutral"))))
+            per_emotion = [
+                recs
+                for (c, s, p), recs in runs.items()
+                if (c, s) == (corpus, system) and p.startswith(EMOTION.split("{")[0])
+            ]
+            seeds = set.intersection(*(set(r) for r in per_emotion)) if per_emotion else ()
+            for reduce in (np.mean, np.min):
+                by_seed = {
+                    seed: {"ua": reduce([r[seed]["ua"] for r in per_emotion]), "wa": 0.0}
+                    for seed in seeds
+                }
+                cells.append(by_seed or None)
+            cells.append(runs.get((corpus, system, "speaker context")))
             rows.append(
                 [corpus, LABELS[system]]
                 + [f"{summary(c)[0]:.1f} ± {summary(c)[1]:.1f}" if c else "-" for c in cells]

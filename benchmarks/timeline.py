@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_json, commit, load, machine, rst_table
+from _common import RESULTS, AnonPeak, append_json, commit, load, machine, rst_table, status_mb
 
 NAME = "timeline"
 
@@ -81,44 +81,6 @@ def train_model(kind: str, path: Path, seed: int = 0) -> Path:
     return path.with_suffix(".joblib")
 
 
-def _status_mb(key: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class _AnonPeak:
-    """Peak of RssAnon (memory the process holds, not mapped library files), every 20 ms."""
-
-    def __enter__(self) -> _AnonPeak:
-        import threading
-
-        self.peak, self._stop = 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        try:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith("RssAnon:"):
-                        self.peak = max(self.peak, int(line.split()[1]) / 1024)
-        except OSError:
-            pass
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self._sample()
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-
-
 def measure(model: str, audio: str, threads: int, window: float | None, hop: float | None):
     """Run in a fresh process: load the model, predict the timeline, print JSON."""
     from threadpoolctl import threadpool_limits
@@ -137,8 +99,8 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
         pipe = load_model(model)
     import librosa.filters  # noqa: F401  (imported by the first window anyway)
 
-    baseline = _status_mb("VmHWM")
-    anon = _AnonPeak()
+    baseline = status_mb("VmHWM")
+    anon = AnonPeak(interval=0.02)
     with threadpool_limits(limits=threads), anon:
         start, cpu_start = time.perf_counter(), time.process_time()
         timeline = predict_timeline(pipe, audio, window=window, hop=hop)
@@ -146,7 +108,7 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
         cpu = time.process_time() - cpu_start
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forked parent
     # (which trained the model), VmHWM is this process's own peak resident set.
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     print(
         json.dumps(
             {

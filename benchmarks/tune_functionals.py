@@ -38,7 +38,7 @@ from sklearn.model_selection import LeaveOneGroupOut
 from sklearn_ser.ensemble import call_with_groups
 
 # One grid for every tuned linear model (the default and the peers on equal footing).
-GRID = (0.003, 0.01, 0.03, 0.1)
+GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 SELECTION = (
     "C in {grid} chosen on inner leave-one-speaker-out folds of the outer fold's training "
     "speakers (UA averaged over file alone and speaker context)"

@@ -69,7 +69,7 @@ sklearn.set_config(enable_metadata_routing=True)
 def recipe(scaler):
     return GridSearchCV(
         make_pipeline(scaler, LogisticRegression(max_iter=2000)),
-        {"logisticregression__C": [0.003, 0.01, 0.03, 0.1]},
+        {"logisticregression__C": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]},
         cv=LeaveOneGroupOut(),
         scoring="balanced_accuracy",
     )

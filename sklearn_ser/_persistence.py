@@ -29,7 +29,8 @@ _FORMAT = "sklearn-ser-model"
 # 2: a SERClassifier's input statistics are its fitted SpeakerStandardScaler (``scaler_``);
 # run-time settings are no longer stored.
 # 3: the functionals model (FunctionalsExtractor, LogisticRegression), LateFusionClassifier,
-# make_ser_pipeline's SERPipeline; a pipeline's steps keyed by their names.
+# make_ser_pipeline's SERPipeline, imbalanced-learn's Pipeline, the augmenter and
+# AugmentedClassifier; a pipeline's steps keyed by their names.
 # Files of every earlier version still load.
 _VERSION = 3
 # Run-time settings, not part of a model: not saved, so a loaded model has their defaults
@@ -83,6 +84,9 @@ _CLASSES = {
     "Pipeline": _Entry("sklearn.pipeline", "Pipeline", "pipeline"),
     "LogisticRegression": _Entry("sklearn.linear_model", "LogisticRegression", "fitted"),
     "imblearn.pipeline.Pipeline": _Entry("imblearn.pipeline", "Pipeline", "pipeline", True),
+    # Training only: a loaded model keeps its settings, not the record of the last fit.
+    "AudioAugmenter": _Entry("sklearn_ser.augment", "AudioAugmenter", "params"),
+    "AugmentedClassifier": _Entry("sklearn_ser.augment", "AugmentedClassifier", "fitted"),
     "MultitaskCNN": _Entry("sklearn_ser.models", "MultitaskCNN", "class"),
     "CNN3D": _Entry("sklearn_ser.models", "CNN3D", "class"),
     "CNNLSTM": _Entry("sklearn_ser.models", "CNNLSTM", "class"),
@@ -146,6 +150,8 @@ class _Writer:
             return value.item()
         if isinstance(value, np.ndarray):
             return self.array(key, value)
+        if isinstance(value, os.PathLike):  # e.g. a folder of noise recordings
+            return os.fspath(value)
         if isinstance(value, (list, tuple)):
             return {
                 "__seq__": [self.value(f"{key}.{i}", v) for i, v in enumerate(value)],

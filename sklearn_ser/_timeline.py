@@ -347,11 +347,11 @@ class _LLDFrames:
     whole recording on one grid; a window's functionals come from its slice of them."""
 
     def __init__(self, extractor: Any) -> None:
-        from .features._functionals import _Analysis
+        from .features._functionals import FrameAnalysis
 
         e = extractor
         self.extractor = e
-        self.analysis = _Analysis(int(e.sr), e.fmin, e.fmax)
+        self.analysis = FrameAnalysis(int(e.sr), e.fmin, e.fmax)
         self.hop = self.analysis.hop
         # Margins: the longest frame (YIN's) sees real audio, not padding, at both ends.
         reach = max(self.analysis.yin_length, self.analysis.n_fft) // 2
@@ -366,26 +366,24 @@ class _LLDFrames:
         return steps is not None and len(steps) == 1 and type(steps[0][1]) is FunctionalsExtractor
 
     def frames(self, segment: np.ndarray) -> np.ndarray:
-        from .features._functionals import _llds
+        from .features._functionals import frame_descriptors
 
-        d, voiced = _llds(segment, self.analysis)
+        d = frame_descriptors(segment, self.analysis)
         if self.names is None:
             self.names = list(d)
         skip = self.left // self.hop
         count = 1 + (segment.shape[0] - self.left - self.right) // self.hop
-        rows = [np.asarray(d[n], dtype=np.float64) for n in self.names] + [voiced]
+        rows = [np.asarray(d[n], dtype=np.float64) for n in self.names]
         return np.stack(rows, axis=1)[skip : skip + count]
 
     def window_frames(self, start: int, length: int) -> tuple[int, int]:
         return round(start / self.hop), 1 + length // self.hop
 
     def features(self, frames: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
-        from .features._functionals import _window_functionals
+        from .features._functionals import summarise_frames
 
         d = {n: frames[:, i] for i, n in enumerate(self.names)}
-        d["_active"] = d["_active"] > 0.5
-        voiced = frames[:, -1] > 0.5
-        return _window_functionals(d, voiced, self.analysis, self.extractor.feature_set)
+        return summarise_frames(d, self.analysis, self.extractor.feature_set)
 
 
 def _frames_once(

@@ -358,9 +358,11 @@ class EmbeddingDisplay:
                 "estimator must implement transform(X) returning embeddings, got an object of "
                 f"type {type(estimator).__name__} without transform."
             )
-        from .model_selection import _call_with_groups
+        from ._groups import call_with_groups
 
-        embeddings = np.asarray(_call_with_groups(estimator, "transform", X, groups))
+        embeddings = np.asarray(
+            call_with_groups(estimator, "transform", X, groups=groups, routing="config")
+        )
         if embeddings.ndim != 2:
             raise ValueError(
                 "estimator.transform(X) must return embeddings of shape (n_samples, n_features), "

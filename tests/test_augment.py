@@ -118,6 +118,10 @@ def test_babble_is_other_speakers_speech():
     X = tones([300, 300, 900, 900, 2100, 2100])
     augmenter = AudioAugmenter(["babble"], n_copies=2, random_state=0)
     X_res, _ = augmenter.fit_resample(X, list("abcdef"), groups=[0, 0, 1, 1, 2, 2])
+    speakers = np.array([0, 0, 1, 1, 2, 2])
+    for draw in augmenter.draws_:
+        assert 3 <= len(draw["talkers"]) <= 4  # capped by the 4 files of other speakers
+        assert (speakers[draw["talkers"]] != speakers[draw["index"]]).all()
     for (copy, _), index in zip(X_res[6:], augmenter.sample_indices_[6:]):
         murmur = copy - X[index]
         own = {0: 300, 1: 300, 2: 900, 3: 900, 4: 2100, 5: 2100}[index]
@@ -259,3 +263,27 @@ def test_imblearn_pipeline_routes_groups_to_the_augmenter_only():
         )
         with pytest.raises(ValueError, match="groups"):
             aware.fit(X, y, groups=speakers)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "check_no_attributes_set_in_init",
+        "check_get_params_invariance",
+        "check_set_params",
+        "check_parameters_default_constructible",
+    ],
+)
+@pytest.mark.parametrize(
+    "est",
+    [AudioAugmenter(), AugmentedClassifier(make_pipeline(Loudness(), LogisticRegression()))],
+    ids=lambda e: type(e).__name__,
+)
+def test_estimator_api_checks(est, check):
+    # The checks of scikit-learn's check_estimator that apply to audio input (the others
+    # feed numeric feature matrices).
+    from sklearn.utils import estimator_checks
+
+    if check == "check_parameters_default_constructible" and isinstance(est, AugmentedClassifier):
+        pytest.skip("a meta-estimator: the estimator has no default")
+    getattr(estimator_checks, check)(type(est).__name__, est)

@@ -7,7 +7,14 @@ import soundfile as sf
 from sklearn.utils.estimator_checks import check_estimator
 
 from sklearn_ser import FunctionalsExtractor, NoSpeechWarning
-from sklearn_ser.features._functionals import _ALL_FUNCTIONALS, _Analysis, _functionals, _llds
+from sklearn_ser.features._functionals import (
+    _ALL_FUNCTIONALS,
+    FrameAnalysis,
+    _functionals,
+    frame_descriptors,
+    neutral_f0,
+    summarise_frames,
+)
 
 from .conftest import tone
 
@@ -107,8 +114,9 @@ def test_empty_input_is_an_error():
 def test_descriptors_agree_with_librosa(rng):
     y = (_voice(180) + 0.05 * rng.standard_normal(SR)).astype(np.float32)
     y -= y.mean()
-    an = _Analysis(SR, 50.0, 600.0)
-    d, voiced = _llds(y, an)
+    an = FrameAnalysis(SR, 50.0, 600.0)
+    d = frame_descriptors(y, an)
+    voiced = d["aperiodicity"] < 0.5
     stft = {"n_fft": an.n_fft, "hop_length": an.hop}
     np.testing.assert_allclose(
         d["rms"], librosa.feature.rms(y=y, frame_length=an.n_fft, hop_length=an.hop)[0], atol=1e-6
@@ -154,10 +162,9 @@ def test_known_pitch_and_loudness():
     f0_med = 27.5 * 2 ** (_column(fx, X, "f0_semitone_voiced_pctl50")[3] / 12)
     assert 200 < f0_med < 250
     assert 8 < _column(fx, X, "f0_semitone_voiced_linreg_slope")[3] < 16
-    loudness = _column(fx, X, "loudness_mean")
-    assert loudness[2] > 1.5 * loudness[0]
-    energy = _column(fx, X, "log_energy_mean")
-    np.testing.assert_allclose(energy[2] - energy[0], 20 * np.log10(4), atol=0.5)
+    # Level-type functionals are relative to the utterance: 4 times louder is the same.
+    for name in ("loudness_mean", "log_energy_mean", "rms_pctl99", "logmel3_mean"):
+        assert _column(fx, X, name)[2] == pytest.approx(_column(fx, X, name)[0], rel=1e-3)
     assert (_column(fx, X, "voiced_ratio")[:3] > 0.9).all()
 
 
@@ -236,3 +243,125 @@ def test_in_a_pipeline_with_pandas_output():
 @pytest.mark.filterwarnings("ignore::sklearn_ser.NoSpeechWarning")
 def test_check_estimator():
     check_estimator(FunctionalsExtractor(feature_set="compact"))
+
+
+def _utterance(f0=150.0, seed=0):
+    """A voiced glide in a noise floor, with pauses before and after it."""
+    t = np.arange(SR) / SR
+    voice = sum(np.sin(2 * np.pi * k * (f0 * t + 40 * t**2)) / k for k in range(1, 6))
+    voice = 0.15 * voice * np.hanning(SR) ** 0.3
+    y = np.concatenate([np.zeros(4000), voice, np.zeros(3000)])
+    return (y + 1e-3 * np.random.default_rng(seed).standard_normal(y.size)).astype(np.float32)
+
+
+def test_gain_changes_no_feature():
+    # Level invariance by design: -35 dB .. +10 dB of gain (no clipping) changes the
+    # functionals only by the float32 rounding of the spectra, measured against how much
+    # they differ between utterances.
+    y = _utterance()
+    gains = [-35.0, -20.0, -6.0, 10.0]
+    assert np.abs(y).max() * 10 ** (max(gains) / 20) < 1.0
+    fx = FunctionalsExtractor().fit([y])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoSpeechWarning)  # -35 dB is below the warning's floor
+        X = fx.transform([y] + [y * np.float32(10 ** (g / 20)) for g in gains])
+    others = fx.transform([_utterance(f0, seed) for f0, seed in [(130, 1), (170, 2), (200, 3)]])
+    spread = np.vstack([X[:1], others]).std(axis=0) + 1e-6 * (1 + np.abs(X[0]))
+    change = np.abs(X[1:] - X[0]).max(axis=0) / spread
+    assert np.quantile(change, 0.999) < 0.01
+    # A rounding flip of a frame count (rise time, peaks) is the largest change.
+    assert change.max() < 0.5
+
+
+def test_gain_changes_no_prediction():
+    import sklearn
+
+    from sklearn_ser import make_ser_pipeline
+    from sklearn_ser.datasets import make_emotional_speech
+
+    data = make_emotional_speech(n_speakers=3, n_utterances=6, random_state=0)
+    waves = [np.asarray(w, dtype=np.float32) for w in data.data]
+    waves = [0.5 * w / np.abs(w).max() for w in waves]
+    pipe = make_ser_pipeline(random_state=0)
+    pipe.set_params(features__feature_set="compact")
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(waves, data.target, groups=data.speaker)
+        expected = pipe.predict_proba(waves)
+        for gain in (-35.0, 6.0):
+            quiet = [w * np.float32(10 ** (gain / 20)) for w in waves]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NoSpeechWarning)
+                np.testing.assert_allclose(pipe.predict_proba(quiet), expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("mains", [50.0, 60.0])
+def test_mains_hum_is_not_voiced(mains):
+    t = np.arange(SR) / SR
+    hum = sum(np.sin(2 * np.pi * k * mains * t + k) / k**1.5 for k in range(1, 8))
+    hum = (0.1 * hum + 1e-3 * np.random.default_rng(0).standard_normal(SR)).astype(np.float32)
+    fx = FunctionalsExtractor(feature_set="compact")
+    X = fx.fit_transform([hum, _voice(90)])
+    ratio = _column(fx, X, "voiced_ratio")
+    assert ratio[0] < 0.05 and ratio[1] > 0.9  # a low voice is still voiced
+
+
+def test_unvoiced_file_has_neutral_pitch_statistics():
+    noise = 0.1 * np.random.default_rng(0).standard_normal(SR).astype(np.float32)
+    fx = FunctionalsExtractor()
+    X = fx.fit_transform([noise, _voice(200)])
+    names = list(fx.get_feature_names_out())
+    neutral = 12 * np.log2(neutral_f0(fx.fmin, fx.fmax) / 27.5)
+    assert _column(fx, X, "voiced_ratio")[0] == 0
+    for fn in ("mean", "pctl1", "pctl50", "pctl99"):
+        assert _column(fx, X, f"f0_semitone_voiced_{fn}")[0] == pytest.approx(neutral)
+    for fn in ("std", "range1_99", "linreg_slope"):
+        assert _column(fx, X, f"f0_semitone_voiced_{fn}")[0] == pytest.approx(0, abs=1e-9)
+    # Other voiced-frame descriptors are those of the active frames, not zeros.
+    i, j = names.index("spectral_centroid_voiced_mean"), names.index("spectral_centroid_mean")
+    assert X[0, i] == pytest.approx(X[0, j])
+
+
+def test_pauses_and_padding_are_not_unvoiced_frames():
+    # Unvoiced frames are active frames without voicing: silence around the utterance
+    # (more frames than the hiss in it) leaves their medians and segment lengths nearly
+    # as they were (only the frames that overlap the edge of the padding are new).
+    rng = np.random.default_rng(1)
+    hiss = (0.05 * rng.standard_normal(SR // 4)).astype(np.float32)
+    speech = np.concatenate([hiss, _voice(seconds=0.5), hiss, _voice(seconds=0.5), hiss])
+    silence = np.zeros(SR // 2, np.float32)
+    padded = np.concatenate([silence, speech, silence])
+    fx = FunctionalsExtractor()
+    X = fx.fit_transform([speech, padded])
+    names = list(fx.get_feature_names_out())
+    cols = [i for i, n in enumerate(names) if n.endswith("_unvoiced_pctl50")]
+    np.testing.assert_allclose(X[1, cols], X[0, cols], rtol=0.25, atol=0.05)
+    for name, tol in [("unvoiced_segment_length_mean", 0.03), ("voiced_ratio", 0.02)]:
+        assert _column(fx, X, name)[1] == pytest.approx(_column(fx, X, name)[0], abs=tol)
+
+
+def test_voiced_deltas_skip_the_gaps():
+    # Two steady vowels at different pitches with a pause between: within each voiced
+    # stretch F0 is constant, so its deltas stay near 0; the jump is no delta.
+    gap = np.zeros(SR // 4, np.float32)
+    y = np.concatenate([_voice(150, 0.5), gap, _voice(250, 0.5)])
+    fx = FunctionalsExtractor()
+    X = fx.fit_transform([y])
+    jump = 12 * np.log2(250 / 150)
+    assert abs(_column(fx, X, "f0_semitone_delta_voiced_pctl99")[0]) < 0.1 * jump
+    assert abs(_column(fx, X, "f0_semitone_delta_voiced_pctl1")[0]) < 0.1 * jump
+
+
+def test_summarise_frames_of_a_window():
+    # The two halves of frame_descriptors: frames are computed once, any window summarised.
+    y = _utterance()
+    an = FrameAnalysis(SR, 65.0, 600.0)
+    frames = frame_descriptors(y, an)
+    fx = FunctionalsExtractor(feature_set="compact")
+    np.testing.assert_allclose(summarise_frames(frames, an, "compact"), fx.fit_transform([y])[0])
+    a, b = 50, 120  # frames 0.5 s .. 1.2 s
+    window = summarise_frames({k: v[a:b] for k, v in frames.items()}, an, "compact")
+    alone = fx.transform([y[a * an.hop : b * an.hop]])[0]
+    assert window.shape == alone.shape and np.isfinite(window).all()
+    # Same pitch found in the window as in that stretch of audio analysed alone.
+    i = list(fx.get_feature_names_out()).index("f0_semitone_voiced_pctl50")
+    assert window[i] == pytest.approx(alone[i], abs=0.2)

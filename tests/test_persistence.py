@@ -247,3 +247,47 @@ def test_interrupted_save_leaves_the_old_file(fitted_pipeline, tmp_path, monkeyp
         save_model(pipe, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_concurrent_saves_never_leave_a_torn_file(fitted_pipeline, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipe, waves = fitted_pipeline
+    path = tmp_path / "m.safetensors"
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: save_model(pipe, path), range(8)))
+    np.testing.assert_array_equal(load_model(path).predict_proba(waves), pipe.predict_proba(waves))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_augmented_models_round_trip(speech, tmp_path):
+    from imblearn.pipeline import Pipeline as ImbPipeline
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.utils import Bunch
+
+    from sklearn_ser import FunctionalsExtractor
+    from sklearn_ser.augment import AudioAugmenter, AugmentedClassifier
+
+    half = slice(None, None, 2)  # every emotion and speaker, half the time
+    speech = Bunch(data=speech.data[half], target=speech.target[half], speaker=speech.speaker[half])
+    augmenter = AudioAugmenter(["gain", "noise"], n_copies=1, random_state=0)
+    model = AugmentedClassifier(make_ser_pipeline(), augmenter)
+    model.fit(speech.data, speech.target, groups=speech.speaker)
+    loaded = load_model(save_model(model, tmp_path / "augmented.safetensors"))
+    assert isinstance(loaded, AugmentedClassifier)
+    # The augmenter keeps its settings, not the record of the fit.
+    assert loaded.augmenter_.get_params()["perturbations"] == ["gain", "noise"]
+    _assert_same_predictions(loaded, model, speech)
+    # An imbalanced-learn pipeline with the augmenter as a sampler step.
+    pipe = ImbPipeline(
+        [
+            ("augment", AudioAugmenter(["gain"], n_copies=1, random_state=0)),
+            ("features", FunctionalsExtractor(feature_set="compact")),
+            ("classifier", LogisticRegression()),
+        ]
+    ).fit(speech.data, speech.target)
+    loaded = load_model(save_model(pipe, tmp_path / "imblearn.safetensors"))
+    assert type(loaded) is ImbPipeline and isinstance(loaded[0], AudioAugmenter)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(speech.data), pipe.predict_proba(speech.data)
+    )

@@ -129,6 +129,11 @@ class AudioAugmenter(BaseEstimator):
         samplers).
     conditions_ : ndarray of shape (n_resampled,)
         The perturbation of each output utterance, ``"original"`` for the originals.
+    draws_ : list of dict
+        What each copy is, in output order after the originals: its original
+        (``"index"``), perturbation (``"family"``), seed, and strength (``"gain_db"``,
+        ``"snr_db"``, ``"talkers"``: the indices in ``X`` of the babble's utterances,
+        ``"room"``, ``"format"`` and ``"compression"``, ``"factor"``...).
     groups_ : ndarray of shape (n_resampled,) or None
         The speaker of each output utterance: that of its original, or the pseudo-speaker
         of speed copies (then all ids are strings); None when fitted without ``groups``.
@@ -282,6 +287,7 @@ class AudioAugmenter(BaseEstimator):
             [np.arange(n), np.array([p["index"] for p in plans], dtype=int)]
         )
         self.conditions_ = np.array(["original"] * n + [p["family"] for p in plans])
+        self.draws_ = plans
         self.groups_ = None if groups is None else self._resampled_groups(groups, plans)
         X_res = [(w, self.sr) for w in waves] + [(c, self.sr) for c in copies]
         return X_res, y[self.sample_indices_]

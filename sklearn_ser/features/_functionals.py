@@ -11,31 +11,49 @@ frame-wise *low-level descriptors* (LLDs: pitch, loudness, spectral shape, MFCCs
 * the functionals of all LLDs of a file are array operations over an ``(n_llds, n_frames)``
   matrix (one sort for every percentile, closed-form regressions), not a loop over LLDs;
 * pitch-type LLDs (F0, harmonic-to-noise ratio, perturbation) are summarised over the voiced
-  frames only, as in the literature.
+  frames only, as in the literature;
+* the work is split in two: :func:`frame_descriptors` (frame-wise LLDs of any block of
+  audio, each frame from its own samples) and :func:`summarise_frames` (every decision
+  relative to the utterance or window: active and voiced frames, the reference level,
+  deltas, functionals), so that a long recording's frames are computed once and any window
+  of them summarised;
+* no feature and no threshold depends on the recording level: level-type LLDs are taken
+  relative to the utterance's reference level, activity relative to its loudest frame,
+  the floors of logarithms relative to each frame's own power.
 """
 
 from __future__ import annotations
 
 import itertools
 import numbers
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
-from joblib import Parallel, delayed
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from .._audio import load_sources
-from ._base import _no_speech, _warn_no_speech, _window, audio_sources, power_spectrogram
+from ._base import _no_speech, _window, audio_sources, extract_in_chunks, power_spectrogram
 
-__all__ = ["FunctionalsExtractor"]
+__all__ = [
+    "FrameAnalysis",
+    "FunctionalsExtractor",
+    "frame_descriptors",
+    "neutral_f0",
+    "reference_level",
+    "summarise_frames",
+]
 
 _CHUNK = 16  # files per parallel task
-_TINY = 1e-10  # power floor (-100 dB), as power_to_db's amin
+_SILENT = 1e-20  # power floor (-200 dB): digital silence only, never a level decision
+# Active frames: within this many dB of the loudest frame of the utterance (or window).
+_SILENT_DB = -200.0  # 10 log10(_SILENT)
+_ACTIVE_RANGE_DB = 45.0
+_LOUDNESS_EXPONENT = 0.3  # compression of the mel-band energies summed into loudness
 # YIN aperiodicity below which a (loud enough) frame is voiced; 0.5 agrees best with
 # librosa.pyin's voicing decisions on EmoDB and EMOVO samples (82 % of frames).
 _VOICING_THRESHOLD = 0.5
@@ -199,7 +217,8 @@ def _yin(
     period (0 for a perfectly periodic frame, about 1 for noise).
 
     Only the frames where ``frames_used`` is True are analysed (the others get F0 0 and
-    aperiodicity 1): silent frames need no pitch.
+    aperiodicity 1): silent frames need no pitch. A frame whose best period lies on the
+    edge of the searched range gets aperiodicity 1 (no period inside the range).
     """
     pad = frame_length // 2
     padded = np.pad(y.astype(np.float32), (pad, pad))
@@ -241,6 +260,9 @@ def _yin(
     shift = np.where(ok, -b / np.where(ok, a, 1.0), 0.0)
     f0 = sr / (min_period + idx + shift)
     aperiodicity = np.clip(mid, 0.0, 1.0)
+    # A best lag on the edge of the searched range is no period found inside it (e.g. the
+    # 20 ms of 50 Hz mains hum when fmin is above 50 Hz): such frames have no pitch.
+    aperiodicity = np.where(inner, aperiodicity, 1.0)
     if frames_used is None:
         return f0, aperiodicity
     f0_all[frames_used[:n_total]] = f0
@@ -257,8 +279,20 @@ def _framed_sums(x: np.ndarray, frame_length: int, hop_length: int) -> np.ndarra
     return cs[starts + frame_length] - cs[starts]
 
 
-class _Analysis:
-    """The frame grid, filter banks and band masks shared by every file (built once)."""
+class FrameAnalysis:
+    """The frame grid, filter banks and band masks shared by every file (built once).
+
+    Frames of 25 ms (Hann, FFT of the next power of two) every 10 ms at ``sr``; YIN frames
+    long enough for two periods of ``fmin``. The input of :func:`frame_descriptors` and
+    :func:`summarise_frames`.
+
+    Parameters
+    ----------
+    sr : int
+        Sampling rate of the audio.
+    fmin, fmax : float
+        Range of F0 searched, in Hz.
+    """
 
     def __init__(self, sr: int, fmin: float, fmax: float):
         import librosa
@@ -322,11 +356,43 @@ def _segments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lengths[starts_true], lengths[~starts_true]
 
 
-def _llds(y: np.ndarray, an: _Analysis) -> tuple[dict, np.ndarray]:
-    """Frame-wise descriptors of one waveform, and its voiced-frame mask.
+def frame_descriptors(y: np.ndarray, an: FrameAnalysis) -> dict[str, np.ndarray]:
+    """Frame-wise low-level descriptors of a block of audio, one value per 10 ms frame.
 
-    Every descriptor has one value per 10 ms frame (``1 + len(y) // hop`` frames, centred
-    like librosa's); the spectral ones come from a single power spectrum.
+    Frame ``t`` is centred on sample ``t * an.hop`` (``1 + len(y) // an.hop`` frames,
+    librosa's ``center=True`` framing); the spectral descriptors come from one power
+    spectrum. Each value depends on its own frame's samples only (the block's DC offset,
+    a constant of a recording, is removed first), never on the block as a whole: frames of
+    a long recording can be computed once and any window of them summarised by
+    :func:`summarise_frames`. Level-type descriptors (``rms``, ``log_energy``,
+    ``loudness``, ``logmel*``) are absolute here (dB re full scale, or linear);
+    :func:`summarise_frames` makes them relative to the utterance. ``f0_hz`` is YIN's
+    estimate (0 where a frame was not analysed), ``aperiodicity`` its aperiodicity (1 for
+    no period inside ``[fmin, fmax]``): the voicing decision is also made there.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Mono audio at ``an.sr``.
+    an : FrameAnalysis
+        The frame grid and filter banks.
+
+    Returns
+    -------
+    frames : dict of str to ndarray of shape (n_frames,)
+        Every descriptor by name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ser.features import FrameAnalysis, frame_descriptors
+    >>> an = FrameAnalysis(sr=16000, fmin=65.0, fmax=600.0)
+    >>> y = 0.1 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000)
+    >>> frames = frame_descriptors(y, an)
+    >>> frames["log_energy"].shape
+    (101,)
+    >>> round(float(np.median(frames["f0_hz"])), -1)
+    200.0
     """
     y = np.asarray(y, dtype=np.float32)
     y = y - y.mean()  # a DC offset is no part of the voice
@@ -334,12 +400,17 @@ def _llds(y: np.ndarray, an: _Analysis) -> tuple[dict, np.ndarray]:
     power = power.astype(np.float64)  # (T, bins)
     mag = np.sqrt(power)
     T = power.shape[0]
+    psum = power.sum(axis=1)
+    # Floors of logarithms relative to each frame's own power (120 dB below its mean bin),
+    # so that no descriptor changes with the gain of the recording; _SILENT only for
+    # digital silence.
+    floor = 1e-12 * psum[:, None] / power.shape[1] + _SILENT
     d = {}
     # Energy and zero crossings from cumulative sums over the same frames as the spectrum.
     ms = _framed_sums(y.astype(np.float64) ** 2, an.n_fft, an.hop)[:T] / an.n_fft
     d["rms"] = np.sqrt(ms)
-    d["log_energy"] = 10 * np.log10(np.maximum(ms, _TINY))
-    sign = np.where(np.abs(y) <= 1e-10, 0.0, y) >= 0
+    d["log_energy"] = 10 * np.log10(np.maximum(ms, _SILENT))
+    sign = np.where(y == 0, 0.0, y) >= 0
     crossings = np.concatenate([[0.0], (sign[1:] != sign[:-1]).astype(np.float64)])
     # Crossings between the samples of each frame (not into its first sample).
     pad = an.n_fft // 2
@@ -348,12 +419,12 @@ def _llds(y: np.ndarray, an: _Analysis) -> tuple[dict, np.ndarray]:
     d["zcr"] = (cc[starts + an.n_fft] - cc[starts + 1]) / an.n_fft
     # Auditory-like loudness: sum of compressed mel-band energies.
     mel = power @ an.mel.T.astype(np.float64)  # (T, 26)
-    d["loudness"] = np.sum(np.maximum(mel, 0.0) ** 0.3, axis=1)
-    logmel = 10 * np.log10(np.maximum(mel, _TINY))
+    d["loudness"] = np.sum(np.maximum(mel, 0.0) ** _LOUDNESS_EXPONENT, axis=1)
+    logmel = 10 * np.log10(np.maximum(mel, floor))
     mfcc = scipy.fft.dct(logmel, type=2, norm="ortho", axis=1)
     # Spectral shape (librosa's definitions: magnitude-weighted centroid, bandwidth, roll-off).
     msum = mag.sum(axis=1)
-    norm = np.where(msum > _TINY, msum, 1.0)
+    norm = np.where(msum > 0, msum, 1.0)
     p = mag / norm[:, None]
     centroid = p @ an.freqs
     d["spectral_centroid"] = centroid
@@ -364,9 +435,8 @@ def _llds(y: np.ndarray, an: _Analysis) -> tuple[dict, np.ndarray]:
     for q in (25, 50, 75, 90):
         idx = np.argmax(cum >= (q / 100) * cum[:, -1:], axis=1)
         d[f"spectral_rolloff{q}"] = an.freqs[idx]
-    pf = np.maximum(power, _TINY)
+    pf = np.maximum(power, floor)
     d["spectral_flatness"] = np.exp(np.log(pf).mean(axis=1)) / pf.mean(axis=1)
-    psum = power.sum(axis=1)
     pn = power / np.where(psum > 0, psum, 1.0)[:, None]
     d["spectral_entropy"] = -(pn * np.log2(np.maximum(pn, 1e-20))).sum(axis=1) / np.log2(
         power.shape[1]
@@ -381,17 +451,17 @@ def _llds(y: np.ndarray, an: _Analysis) -> tuple[dict, np.ndarray]:
     for i, name in enumerate(an.slope_names):
         d[f"spectral_{name}"] = slopes[:, i]
     b = an.bands
+    fl = floor[:, 0]
     d["alpha_ratio"] = 10 * np.log10(
-        np.maximum(power[:, b["alpha_lo"]].sum(1), _TINY)
-        / np.maximum(power[:, b["alpha_hi"]].sum(1), _TINY)
+        np.maximum(power[:, b["alpha_lo"]].sum(1), fl)
+        / np.maximum(power[:, b["alpha_hi"]].sum(1), fl)
     )
     d["hammarberg"] = 10 * np.log10(
-        np.maximum(power[:, b["ham_lo"]].max(1), _TINY)
-        / np.maximum(power[:, b["ham_hi"]].max(1), _TINY)
+        np.maximum(power[:, b["ham_lo"]].max(1), fl) / np.maximum(power[:, b["ham_hi"]].max(1), fl)
     )
-    total = np.maximum(psum, _TINY)
+    total = np.maximum(psum, fl)
     for name, m in an.formant_bands.items():
-        d[name] = 10 * np.log10(np.maximum(power[:, m].sum(1), _TINY) / total)
+        d[name] = 10 * np.log10(np.maximum(power[:, m].sum(1), fl) / total)
     # Spectral contrast: peak against valley (top and bottom fifth of bins) per octave band.
     for i, m in enumerate(an.contrast_bands):
         sub = np.sort(db[:, m], axis=1)
@@ -401,31 +471,44 @@ def _llds(y: np.ndarray, an: _Analysis) -> tuple[dict, np.ndarray]:
         d[f"logmel{i}"] = logmel[:, i]
     for i in range(1, 15):
         d[f"mfcc{i}"] = mfcc[:, i]
-    # Pitch, voicing and periodicity.
-    peak_db = d["log_energy"].max()
-    loud_enough = (d["log_energy"] > peak_db - 45.0) & (d["log_energy"] > -70.0)
-    f0, aperiodicity = _yin(y, an.sr, an.fmin, an.fmax, an.yin_length, an.hop, loud_enough)
-    f0, aperiodicity = f0[:T], aperiodicity[:T]
-    has_pitch = loud_enough & (f0 >= an.fmin) & (f0 <= an.fmax)
-    voiced = has_pitch & (aperiodicity < _VOICING_THRESHOLD)
-    if T > 2:  # a three-frame majority: no single-frame voicing blips or gaps
-        votes = voiced[:-2].astype(np.int8) + voiced[1:-1] + voiced[2:].astype(np.int8)
-        voiced[1:-1] = (votes >= 2) & has_pitch[1:-1]
-    d["voicing_prob"] = np.where(loud_enough, 1.0 - aperiodicity, 0.0)
-    ap = np.clip(aperiodicity, 1e-3, 1 - 1e-3)
-    d["hnr"] = 10 * np.log10((1 - ap) / ap)
-    d["f0_hz"] = np.where(f0 > 0, f0, an.fmin)
-    d["f0_semitone"] = 12 * np.log2(d["f0_hz"] / 27.5)
-    d["_active"] = loud_enough  # frames within 45 dB of the loudest: what is summarised
-    return d, voiced
+    # Pitch and periodicity of every frame with sound (digital silence needs no pitch).
+    f0, aperiodicity = _yin(y, an.sr, an.fmin, an.fmax, an.yin_length, an.hop, ms > _SILENT)
+    d["f0_hz"], d["aperiodicity"] = f0[:T], aperiodicity[:T]
+    return d
 
 
-def _deltas(x: np.ndarray) -> np.ndarray:
-    """Regression deltas over +-2 frames (edge frames repeated), for every row at once."""
+def _run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every frame, the first and last frame of the run of equal ``mask`` values it is in."""
+    n = mask.size
+    change = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [n]]) - 1
+    run = np.repeat(np.arange(starts.size), np.diff(np.concatenate([starts, [n]])))
+    return starts[run], ends[run]
+
+
+def _deltas(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Regression deltas over +-2 frames of every row of ``x`` (edge frames repeated).
+
+    With ``mask``, ``x`` holds the frames where ``mask`` is True, and each delta is taken
+    within its own run of consecutive selected frames: never across a gap between them.
+    """
     if x.shape[1] == 0:
         return x.copy()
-    p = np.pad(x, ((0, 0), (2, 2)), mode="edge")
-    return (2 * (p[:, 4:] - p[:, :-4]) + (p[:, 3:-1] - p[:, 1:-3])) / 10.0
+    n = x.shape[1]
+    if mask is None:
+        lo, hi = np.zeros(n, dtype=int), np.full(n, n - 1)
+    else:
+        first, last = _run_bounds(mask)
+        sel = np.flatnonzero(mask)
+        position = np.cumsum(mask) - 1  # index among the selected frames
+        lo, hi = position[first[sel]], position[last[sel]]
+    t = np.arange(n)
+
+    def at(k: int) -> np.ndarray:
+        return x[:, np.clip(t + k, lo, hi)]
+
+    return (2 * (at(2) - at(-2)) + (at(1) - at(-1))) / 10.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -560,30 +643,38 @@ _SCALARS = (
     "jitter_std",
     "shimmer_db_mean",
     "shimmer_db_std",
+    "level_above_floor_db",
 )
 
 
-def _scalars(d: dict, voiced: np.ndarray, frame_rate: float) -> np.ndarray:
+def _scalars(
+    d: dict, voiced: np.ndarray, active: np.ndarray, frame_rate: float, above_floor: float
+) -> np.ndarray:
+    # Over the span of the utterance (first to last active frame): leading and trailing
+    # silence or padding are no unvoiced segment and no part of the duration.
+    where = np.flatnonzero(active)
+    span = slice(where[0], where[-1] + 1) if where.size else slice(0, 0)
+    voiced, active = voiced[span], active[span]
     v_len, u_len = _segments(voiced)
     v_len, u_len = v_len / frame_rate, u_len / frame_rate
     duration = max(voiced.size / frame_rate, 1e-3)
     pairs = voiced[1:] & voiced[:-1]  # consecutive voiced frames
-    period = 1.0 / d["f0_hz"]
+    period = 1.0 / np.maximum(d["f0_hz"][span], 1.0)
     jitter = np.abs(np.diff(period))[pairs] / period[1:][pairs]
-    amp_db = d["log_energy"]
-    shimmer = np.abs(np.diff(amp_db))[pairs]
+    shimmer = np.abs(np.diff(d["log_energy"][span]))[pairs]
 
     def ms(a: np.ndarray) -> tuple[float, float]:
         return (float(a.mean()), float(a.std())) if a.size else (0.0, 0.0)
 
     return np.array(
         [
-            float(voiced.mean()) if voiced.size else 0.0,
+            voiced.sum() / max(active.sum(), 1),
             v_len.size / duration,
             *ms(v_len),
             *ms(u_len),
             *ms(jitter),
             *ms(shimmer),
+            above_floor,
         ]
     )
 
@@ -597,23 +688,119 @@ def _set_names(feature_set: str) -> list[str]:
     return names + list(_SCALARS)
 
 
-def _extract_one(y: np.ndarray, an: _Analysis, feature_set: str) -> np.ndarray:
-    d, voiced = _llds(y, an)
+def reference_level(log_energy: np.ndarray, active: np.ndarray) -> float:
+    """The utterance's reference level (dB): the median log energy of its active frames."""
+    values = log_energy[active] if active.any() else log_energy
+    return float(np.median(values)) if values.size else 0.0
+
+
+def summarise_frames(
+    frames: dict[str, np.ndarray], an: FrameAnalysis, feature_set: str = "extended"
+) -> np.ndarray:
+    """The functionals of one utterance (or of any window) from its frame descriptors.
+
+    Every decision relative to the utterance is made here, over the frames given:
+
+    1. *active* frames: within 45 dB of the loudest frame given (no absolute floor);
+    2. level-type descriptors (``rms``, ``log_energy``, ``loudness``, ``logmel*``) made
+       relative to the reference level of :func:`reference_level`, so that no feature
+       depends on the gain of the recording;
+    3. *voiced* frames: active, with a period inside ``[fmin, fmax]`` and YIN aperiodicity
+       below 0.5, smoothed by a three-frame majority vote; *unvoiced*: the other active
+       frames (never the pauses or padding around the utterance);
+    4. functionals of each feature set's descriptors over the all-active, voiced or
+       unvoiced frames, deltas taken within each run of consecutive selected frames (never
+       across a gap). An empty voiced or unvoiced set is summarised as the active frames,
+       with F0 held at the neutral :func:`neutral_f0` (``voiced_ratio`` tells such files
+       apart), so that a file without voicing is no outlier.
+
+    Parameters
+    ----------
+    frames : dict of str to ndarray of shape (n_frames,)
+        The output of :func:`frame_descriptors`, or any slice of its arrays (e.g. one
+        window of a long recording: ``{k: v[a:b] for k, v in frames.items()}``).
+    an : FrameAnalysis
+        The frame grid the descriptors were computed on.
+    feature_set : {"compact", "extended"}, default="extended"
+        Which functionals.
+
+    Returns
+    -------
+    features : ndarray of shape (n_features,)
+        In the order of ``FunctionalsExtractor(feature_set=...).get_feature_names_out()``.
+
+    Examples
+    --------
+    Frames of a recording computed once, then its first and second halves summarised:
+
+    >>> import numpy as np
+    >>> from sklearn_ser.features import FrameAnalysis, frame_descriptors, summarise_frames
+    >>> an = FrameAnalysis(sr=16000, fmin=65.0, fmax=600.0)
+    >>> t = np.arange(32000) / 16000
+    >>> y = 0.1 * np.sin(2 * np.pi * np.where(t < 1, 150, 300) * t)
+    >>> frames = frame_descriptors(y, an)
+    >>> halves = [{k: v[a : a + 100] for k, v in frames.items()} for a in (0, 100)]
+    >>> rows = np.stack([summarise_frames(h, an, "compact") for h in halves])
+    >>> rows.shape
+    (2, 91)
+    """
+    d = dict(frames)
+    level = d["log_energy"]
+    T = level.size
+    active = level > level.max() - _ACTIVE_RANGE_DB if T else np.zeros(0, dtype=bool)
+    if not active.any():
+        active = np.ones(T, dtype=bool)
+    ref = reference_level(level, active)
+    d["log_energy"] = level - ref
+    d["rms"] = d["rms"] * 10 ** (-ref / 20)
+    d["loudness"] = d["loudness"] * 10 ** (-_LOUDNESS_EXPONENT * ref / 10)
+    for i in range(26):
+        d[f"logmel{i}"] = d[f"logmel{i}"] - ref
+    f0, aperiodicity = d["f0_hz"], d["aperiodicity"]
+    has_pitch = active & (f0 >= an.fmin) & (f0 <= an.fmax)
+    voiced = has_pitch & (aperiodicity < _VOICING_THRESHOLD)
+    if T > 2:  # a three-frame majority: no single-frame voicing blips or gaps
+        votes = voiced[:-2].astype(np.int8) + voiced[1:-1] + voiced[2:].astype(np.int8)
+        voiced[1:-1] = (votes >= 2) & has_pitch[1:-1]
+    d["voicing_prob"] = np.where(active, 1.0 - aperiodicity, 0.0)
+    ap = np.clip(aperiodicity, 1e-3, 1 - 1e-3)
+    d["hnr"] = 10 * np.log10((1 - ap) / ap)
+    d["f0_hz"] = np.where(voiced, f0, neutral_f0(an.fmin, an.fmax))
+    d["f0_semitone"] = 12 * np.log2(d["f0_hz"] / 27.5)
+    masks = {"all": active, "voiced": voiced, "unvoiced": active & ~voiced}
+    for name in ("voiced", "unvoiced"):
+        if not masks[name].any():
+            masks[name] = active
     parts = []
     for subset, llds, deltas, funcs in _SETS[feature_set]:
-        x = np.stack([d[n] for n in llds])
-        if subset == "all" and d["_active"].any():  # speech, not the pauses around it
-            x = x[:, d["_active"]]
-        if subset == "voiced":
-            x = x[:, voiced]
-        elif subset == "unvoiced":
-            x = x[:, ~voiced]
-        if deltas:  # over the selected frames: voiced deltas skip the unvoiced gaps
-            x = np.concatenate([x, _deltas(x)], axis=0)
+        mask = masks[subset]
+        x = np.stack([d[n][mask] for n in llds])
+        if deltas:
+            x = np.concatenate([x, _deltas(x, mask)], axis=0)
         cols = [_INDEX[fn] for fn in funcs]
         parts.append(_functionals(x, an.frame_rate)[:, cols].ravel())
-    parts.append(_scalars(d, voiced, an.frame_rate))
+    parts.append(_scalars(d, voiced, active, an.frame_rate, ref - background_level(level)))
     return np.concatenate(parts)
+
+
+def background_level(log_energy: np.ndarray) -> float:
+    """The level (dB) of the quietest sounds of a recording: 5th percentile of its frames.
+
+    Digital silence (zero padding) is no background and is left out. The reference level
+    above it, a signal-to-noise ratio, tells loud from soft speech in the same room and
+    microphone whatever the gain.
+    """
+    sounding = log_energy[log_energy > _SILENT_DB + 1.0]
+    return float(np.percentile(sounding, 5)) if sounding.size else 0.0
+
+
+def neutral_f0(fmin: float, fmax: float) -> float:
+    """F0 (Hz) that stands for "no pitch": the geometric centre of the searched range."""
+    return float(np.sqrt(fmin * fmax))
+
+
+def _extract_one(y: np.ndarray, an: FrameAnalysis, feature_set: str) -> np.ndarray:
+    return summarise_frames(frame_descriptors(y, an), an, feature_set)
 
 
 class FunctionalsExtractor(TransformerMixin, BaseEstimator):
@@ -623,19 +810,33 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     over the utterance by functionals, giving one row of fixed length per utterance whatever
     its duration: the input a support vector machine or any scikit-learn classifier needs.
     Pitch is estimated with YIN (as :func:`librosa.yin`); a frame is voiced when it is
-    periodic enough (YIN aperiodicity below 0.5) and within 45 dB of the loudest frame
-    (with a three-frame majority vote). Pitch-type LLDs (F0 in semitones,
-    harmonic-to-noise ratio, perturbation) are summarised over the voiced frames only; the
-    other LLDs over the *active* frames (within 45 dB of the loudest one), so that the
-    pauses and padding around an utterance do not dilute its statistics. Some LLDs are
-    also summarised over the voiced and over the unvoiced frames apart.
+    *active* (within 45 dB of the loudest frame), has a period strictly inside
+    ``[fmin, fmax]`` and is periodic enough (YIN aperiodicity below 0.5), with a
+    three-frame majority vote. Pitch-type LLDs (F0 in semitones, harmonic-to-noise ratio,
+    perturbation) are summarised over the voiced frames only; the other LLDs over the
+    active frames, so that the pauses and padding around an utterance do not dilute its
+    statistics. Some LLDs are also summarised over the voiced and over the *unvoiced*
+    frames (active frames without voicing: never pauses or padding) apart. Deltas are
+    taken within each run of consecutive selected frames, never across a gap.
+
+    **Level invariance.** The gain of a recording (a quiet microphone, a distant
+    speaker) is no emotion, so no feature depends on it: the level-type LLDs (RMS and log
+    energy, loudness, log-mel energies) are taken relative to the utterance's reference
+    level, the median log energy of its active frames (for loudness, the same reference
+    through its 0.3 compression); activity is relative to the loudest frame, with no
+    absolute floor. Level still speaks through what is relative: the dynamics within the
+    utterance (percentiles, ranges, slopes and peaks of these LLDs), the spectral balance
+    (slopes, alpha ratio, Hammarberg index, band energies: vocal effort tilts the
+    spectrum) and ``level_above_floor_db``, the reference level above the recording's
+    background (5th percentile of its frames that are not digital silence), a
+    signal-to-noise ratio that tells loud from soft speech in the same room.
 
     Parameters
     ----------
     feature_set : {"compact", "extended"}, default="extended"
         Which functionals to compute.
 
-        - ``"compact"`` (90 features, in the spirit of eGeMAPS): pitch level, range and
+        - ``"compact"`` (91 features, in the spirit of eGeMAPS): pitch level, range and
           contour (F0 in semitones over voiced frames: mean, std, 20th/50th/80th
           percentiles, 20-80 range, slope, rise and fall time), loudness (same statistics
           and its peak rate), harmonic-to-noise ratio, spectral balance (slopes 0-500 Hz and
@@ -643,8 +844,9 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
           (300-800, 800-1800, 1800-3000, 3000-5000 Hz), spectral flux and centroid, MFCC 1-4
           (means and standard deviations over voiced and over unvoiced frames), voicing
           ratio, rate of voiced segments, mean and std of voiced and unvoiced segment
-          lengths, jitter-like period perturbation and shimmer-like amplitude perturbation.
-        - ``"extended"`` (4,806 features, in the spirit of ComParE; it contains every
+          lengths, jitter-like period perturbation, shimmer-like amplitude perturbation,
+          and the level above the recording's background (``level_above_floor_db``).
+        - ``"extended"`` (4,807 features, in the spirit of ComParE; it contains every
           feature of ``"compact"``): 44 LLDs (RMS energy, log energy, loudness,
           zero-crossing rate, voicing probability, spectral centroid, bandwidth, roll-off
           at 25/50/75/90 %, flatness, entropy, flux, slopes, alpha ratio, Hammarberg index,
@@ -662,8 +864,10 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     sr : int, default=16000
         Sampling rate the audio is resampled to before analysis. Waveforms given as arrays
         are taken to be at this rate.
-    fmin, fmax : float, default=50.0, 600.0
-        Range of F0 searched by YIN, in Hz (``fmax`` at most ``sr / 4``).
+    fmin, fmax : float, default=65.0, 600.0
+        Range of F0 searched by YIN, in Hz (``fmax`` at most ``sr / 4``). A frame whose
+        best period lies on the edge of the range is not voiced, so a ``fmin`` above 60
+        Hz rejects 50 and 60 Hz mains hum.
     n_jobs : int or None, default=None
         Parallel jobs over chunks of utterances (joblib; None means 1).
     verbose : int, default=0
@@ -685,8 +889,13 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     Notes
     -----
     The output depends only on each utterance's own audio: a file gives the same row alone
-    or in a batch, whatever ``n_jobs``. Silent input gives finite values (and a warning);
-    descriptors over an empty voiced set are 0.
+    or in a batch, whatever ``n_jobs``. A gain of the audio (without clipping) changes it
+    only by rounding. Silent input gives finite values (and a warning). A file without
+    voiced frames (whisper, noise) has ``voiced_ratio`` 0, the statistics of its F0 are
+    those of a constant neutral F0 (:func:`neutral_f0`, the geometric centre of
+    ``[fmin, fmax]``: no outlier), and its other voiced-frame statistics are those of its
+    active frames; likewise an empty unvoiced set. The default ``fmin`` of 65 Hz keeps
+    50 and 60 Hz mains hum out of the voiced frames.
 
     Examples
     --------
@@ -717,7 +926,7 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         *,
         feature_set: str = "extended",
         sr: int = 16000,
-        fmin: float = 50.0,
+        fmin: float = 65.0,
         fmax: float = 600.0,
         n_jobs: int | None = None,
         verbose: int = 0,
@@ -780,27 +989,8 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         sources = self._sources(X, reset=False)
-        chunks = [(s, sources[s : s + _CHUNK]) for s in range(0, len(sources), _CHUNK)]
-        analysis = _Analysis(int(self.sr), self.fmin, self.fmax)
-        # Threads, as the other extractors: the work is numpy and FFTs, which release the GIL.
-        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")
-        results = parallel(delayed(self._chunk)(part, start, analysis) for start, part in chunks)
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            results = tqdm(
-                results,
-                total=len(chunks),
-                unit="chunk",
-                desc=f"FunctionalsExtractor ({len(sources)} utterances)",
-            )
-        rows, problems = [], []
-        with threadpool_limits(limits=1, user_api="blas"):  # no nested BLAS threads
-            for block, found in results:
-                rows.append(block)
-                problems += found
-        _warn_no_speech(problems, sources)
-        return np.concatenate(rows, axis=0)
+        analysis = FrameAnalysis(int(self.sr), self.fmin, self.fmax)
+        return extract_in_chunks(self, sources, partial(self._chunk, analysis=analysis), _CHUNK)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns, ``"<lld>[_delta][_voiced|_unvoiced]_<functional>"``.
@@ -837,39 +1027,7 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     def _sources(self, X: Any, reset: bool) -> list:
         return audio_sources(self, X, reset)
 
-    def _chunk(self, sources: list, offset: int, analysis: _Analysis) -> tuple:
+    def _chunk(self, sources: list, offset: int, analysis: FrameAnalysis) -> tuple:
         waves = load_sources(sources, int(self.sr), offset)
         rows = np.stack([_extract_one(w, analysis, self.feature_set) for w in waves])
         return rows, _no_speech(waves, int(self.sr), offset)
-
-
-def _window_functionals(d: dict, voiced: np.ndarray, an: _Analysis, feature_set: str) -> np.ndarray:
-    """Functionals of one window of a recording from its slice of the recording's frames.
-
-    The frame-level descriptors ``d`` and voicing ``voiced`` are those :func:`_llds`
-    computed once for a stretch of the recording (a block of a stream, on one global
-    frame grid); the decisions relative to the utterance are the window's own, as
-    :func:`_extract_one` takes them for a whole file: active frames within 45 dB of the
-    window's loudest, voiced ones among them. Used by
-    :func:`~sklearn_ser.predict_timeline`, whose overlapping windows then cost one
-    analysis of every frame.
-    """
-    level = d["log_energy"]
-    loud = d["_active"] & (level > level.max() - 45.0)
-    d = {**d, "_active": loud, "voicing_prob": np.where(loud, d["voicing_prob"], 0.0)}
-    voiced = voiced & loud
-    parts = []
-    for subset, llds, deltas, funcs in _SETS[feature_set]:
-        x = np.stack([d[n] for n in llds])
-        if subset == "all" and loud.any():
-            x = x[:, loud]
-        if subset == "voiced":
-            x = x[:, voiced]
-        elif subset == "unvoiced":
-            x = x[:, ~voiced]
-        if deltas:
-            x = np.concatenate([x, _deltas(x)], axis=0)
-        cols = [_INDEX[fn] for fn in funcs]
-        parts.append(_functionals(x, an.frame_rate)[:, cols].ravel())
-    parts.append(_scalars(d, voiced, an.frame_rate))
-    return np.concatenate(parts)
