@@ -46,14 +46,18 @@ except ImportError:  # pragma: no cover
 
 CACHE = Path(os.environ.get("SER_CACHE", "/work/cache/h3"))
 SR = 16000
+GAINS = (-20.0, -35.0)  # quieter test audio, dB
 
 
 @functools.cache
 def feature_version() -> str:
-    """Hash of the imported feature code (read once), so a cache never outlives its code."""
-    from sklearn_ser.features import _functionals
-
-    return hashlib.sha1(Path(_functionals.__file__).read_bytes()).hexdigest()[:8]
+    """Fingerprint of what the feature code computes (its output on a fixed signal), so that
+    a cache never outlives the code it came from, whatever edits leave it unchanged."""
+    t = np.arange(SR) / SR
+    y = sum(np.sin(2 * np.pi * k * (150 * t + 60 * t**2)) / k for k in range(1, 6))
+    y = 0.1 * y + 0.01 * np.random.default_rng(0).standard_normal(SR)
+    X = FunctionalsExtractor().fit_transform([np.concatenate([np.zeros(SR // 4), y])])
+    return hashlib.sha1(np.round(X, 6).tobytes()).hexdigest()[:8]
 
 
 def corpus_features(corpus: str, gain_db: float = 0.0, *, n_jobs: int = 1) -> np.ndarray:
@@ -82,13 +86,6 @@ def default_model(seed: int, **scaler_params):
     return model
 
 
-def _proba_in_context(model, X: np.ndarray, i: int, context: np.ndarray, speaker) -> np.ndarray:
-    """Probabilities of file ``i`` predicted together with the files ``context``."""
-    rows = np.concatenate([[i], context[context != i]]).astype(int)
-    groups = np.full(len(rows), speaker, dtype=object)
-    return call_with_groups(model, "predict_proba", X[rows], groups=groups)[0]
-
-
 def evaluate_contexts(
     model,
     X: np.ndarray,
@@ -96,8 +93,9 @@ def evaluate_contexts(
     groups: np.ndarray,
     *,
     ks: tuple[int, ...] = (5, 20),
+    neutral: str = "neutral",
     seed: int = 0,
-    X_test: np.ndarray | None = None,
+    conditions: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """UA (%) of ``model`` on held-out speakers under realistic speaker contexts.
 
@@ -105,68 +103,85 @@ def evaluate_contexts(
     with their ids) scores every file of the held-out speaker
 
     * ``"alone"``: by itself, without speaker id;
-    * ``"random k"`` for each ``k`` in ``ks``: with ``k`` other files of its speaker drawn at
-      random (all of them if the speaker has fewer);
-    * ``"one emotion: <e>"`` for each emotion ``e``: with all the other files of its
-      speaker labelled ``e`` (an unbalanced context, e.g. a user's calm recordings only);
-      ``"one emotion (mean)"`` and ``"one emotion (min)"`` summarise these over ``e``;
+    * ``"random k"`` for each ``k`` in ``ks``: with ``k`` other files of its speaker drawn
+      at random (all of them if the speaker has fewer);
+    * ``"neutral"``: with all the speaker's other files labelled ``neutral`` (a user's calm
+      recordings as context);
+    * ``"other emotion"``: with all the speaker's files of one other emotion, drawn at
+      random per file;
+    * ``"same emotion"``: with all the speaker's other files of its own emotion (the worst
+      case: the context holds only what the file expresses);
     * ``"full"``: with all the files of its speaker (the benchmark's speaker context).
 
+    The draws depend on ``seed`` and the file only (as ``benchmarks/accuracy.py``'s).
     Predictions are pooled over the folds; UA is balanced accuracy.
 
     Parameters
     ----------
     model : estimator
-        A classifier that takes speaker ids through metadata routing (e.g. a
-        ``make_ser_pipeline()`` or its steps after the extractor).
-    X : ndarray of shape (n_samples, n_features)
-        Inputs of ``model`` (features, when ``model`` has no extractor).
+        A classifier that takes speaker ids through metadata routing: a
+        ``make_ser_pipeline()`` (``X`` file paths) or its steps after the extractor (``X``
+        features, see :func:`default_model`).
+    X : ndarray of shape (n_samples, ...)
+        Inputs of ``model``.
     y, groups : ndarray of shape (n_samples,)
         Emotions and speakers.
     ks : tuple of int, default=(5, 20)
         Sizes of the random contexts (other files besides the one scored).
+    neutral : str, default="neutral"
+        The label of the neutral emotion.
     seed : int, default=0
         Seeds the random contexts.
-    X_test : ndarray or None, default=None
-        Inputs scored instead of ``X`` for the held-out speaker (e.g. features of the same
-        files after a gain); the context files also come from it.
+    conditions : dict of str to ndarray, default=None
+        Other versions of ``X`` (e.g. the features of the same files 20 dB quieter),
+        scored alone and in full context by the same fitted models: ``"<name> alone"``
+        and ``"<name> full"``.
 
     Returns
     -------
     ua : dict of str to float
         UA in percent for each context.
     """
-    X_test = X if X_test is None else X_test
-    classes = np.unique(y)
     preds: dict[str, np.ndarray] = {}
 
-    def put(name, i, proba):
-        preds.setdefault(name, np.empty(len(y), dtype=y.dtype))[i] = fitted.classes_[
-            int(np.argmax(proba))
-        ]
+    def put(name, i, proba, classes):
+        preds.setdefault(name, np.empty(len(y), dtype=y.dtype))[i] = classes[np.argmax(proba)]
 
-    rng = np.random.default_rng(seed)
     for train, test in LeaveOneGroupOut().split(X, y, groups):
         fitted = call_with_groups(clone(model), "fit", X[train], y[train], groups=groups[train])
-        speaker = groups[test[0]]
-        alone = fitted.predict_proba(X_test[test])  # no groups: each file alone
-        full = call_with_groups(
-            fitted, "predict_proba", X_test[test], groups=np.full(len(test), speaker, object)
-        )
+        speaker, classes = groups[test[0]], fitted.classes_
+        alone = fitted.predict_proba(X[test])  # no groups: each file alone
+        g_test = np.full(len(test), speaker, object)
+        full = call_with_groups(fitted, "predict_proba", X[test], groups=g_test)
+        for name, Xc in (conditions or {}).items():
+            for protocol, groups_c in (("alone", None), ("full", g_test)):
+                proba = call_with_groups(fitted, "predict_proba", Xc[test], groups=groups_c)
+                for j, i in enumerate(test):
+                    put(f"{name} {protocol}", i, proba[j], classes)
+        # Every context of every file in one call: each (file, context) is its own group.
+        rows, ids, first = [], [], {}
         for j, i in enumerate(test):
-            put("alone", i, alone[j])
-            put("full", i, full[j])
+            put("alone", i, alone[j], classes)
+            put("full", i, full[j], classes)
+            rng = np.random.default_rng([seed, int(i)])
             others = test[test != i]
-            for k in ks:
-                ctx = rng.choice(others, min(k, len(others)), replace=False)
-                put(f"random {k}", i, _proba_in_context(fitted, X_test, i, ctx, speaker))
-            for e in classes:
-                ctx = others[y[others] == e]
-                put(f"one emotion: {e}", i, _proba_in_context(fitted, X_test, i, ctx, speaker))
-    ua = {name: 100 * balanced_accuracy_score(y, p) for name, p in preds.items()}
-    one = [v for name, v in ua.items() if name.startswith("one emotion: ")]
-    ua["one emotion (mean)"], ua["one emotion (min)"] = float(np.mean(one)), float(np.min(one))
-    return ua
+            sets = {
+                f"random {k}": rng.choice(others, min(k, len(others)), replace=False) for k in ks
+            }
+            sets["neutral"] = others[y[others] == neutral]
+            emotions = np.setdiff1d(np.unique(y[others]), [y[i]])
+            sets["other emotion"] = others[y[others] == rng.choice(emotions)]
+            sets["same emotion"] = others[y[others] == y[i]]
+            for name, context in sets.items():
+                first[(name, i)] = sum(len(r) for r in rows)
+                rows.append(np.concatenate([[i], context]).astype(int))
+                ids += [len(first)] * len(rows[-1])
+        proba = call_with_groups(
+            fitted, "predict_proba", X[np.concatenate(rows)], groups=np.asarray(ids)
+        )
+        for (name, i), at in first.items():
+            put(name, i, proba[at], classes)
+    return {name: 100 * balanced_accuracy_score(y, p) for name, p in preds.items()}
 
 
 def evaluate_level(
@@ -227,6 +242,7 @@ def main() -> None:
                     np.asarray(bunch.target),
                     np.asarray(bunch.speaker, dtype=object),
                     seed=seed,
+                    conditions={f"{g:+g} dB": corpus_features(corpus, g) for g in GAINS},
                 )
             rec = {
                 "commit": commit(),

@@ -38,6 +38,7 @@ _LAZY = {
     "LateFusionClassifier": ".ensemble",
     "SERClassifier": "._estimator",
     "make_ser_pipeline": "._pipeline",
+    "SERPipeline": "._pipeline",
     "save_model": "._persistence",
     "load_model": "._persistence",
 }

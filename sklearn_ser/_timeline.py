@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -393,30 +394,68 @@ def _frames_once(
     batch_size: int,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(window indices, features)`` of the windows ``rows`` (sorted), batch by batch,
-    every frame of the recording analysed once."""
+    every frame of the recording analysed once.
+
+    With the extractor's ``n_jobs`` > 1, that many blocks' frames are computed at once, and
+    a batch's windows likewise (threads: the work is NumPy and FFTs, which release the
+    GIL); the result does not depend on ``n_jobs``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from joblib import effective_n_jobs
+    from threadpoolctl import threadpool_limits
+
+    n_jobs = max(int(effective_n_jobs(getattr(analysis.extractor, "n_jobs", None))), 1)
     spans = [analysis.window_frames(int(starts[r]), length) for r in rows]
     buffer = _FrameBuffer()
-    i, batch_rows, batch = 0, [], []
-    for _, _, segment in _frame_segments(blocks, analysis.hop, analysis.left, analysis.right):
-        buffer.add(analysis.frames(segment))
-        while i < len(rows) and spans[i][0] + spans[i][1] <= buffer.end:
-            a, n = spans[i]
-            batch_rows.append(rows[i])
-            batch.append(analysis.features(buffer.get(a, a + n), keep(rows[i], a, n)))
-            i += 1
-            if len(batch) == batch_size:
-                yield np.asarray(batch_rows), np.stack(batch)
-                batch_rows, batch = [], []
-        if i < len(rows):
-            buffer.drop_before(spans[i][0])
-    while i < len(rows):  # windows reaching past the last frame (short recordings)
-        a, n = spans[i]
-        frames = buffer.get(a, a + n)
-        batch_rows.append(rows[i])
-        batch.append(analysis.features(frames, keep(rows[i], a, frames.shape[0])))
-        i += 1
-    if batch:
-        yield np.asarray(batch_rows), np.stack(batch)
+    pool = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else None
+    limits = threadpool_limits(limits=1, user_api="blas") if pool else nullcontext()
+
+    def run(fn: Any, items: list) -> list:
+        return list(pool.map(fn, items)) if pool and len(items) > 1 else [fn(x) for x in items]
+
+    def window(job: tuple) -> np.ndarray:
+        frames, mask = job
+        return analysis.features(frames, mask)
+
+    def groups_of_segments() -> Iterator[list]:
+        # n_jobs blocks' frames at once: the same frames as one block after the other.
+        segments = _frame_segments(blocks, analysis.hop, analysis.left, analysis.right)
+        group: list = []
+        for _, _, segment in segments:
+            group.append(segment)
+            if len(group) == n_jobs:
+                yield group
+                group = []
+        if group:
+            yield group
+
+    i, batch_rows, jobs = 0, [], []
+    try:
+        with limits:
+            for group in groups_of_segments():
+                buffer.add(np.concatenate(run(analysis.frames, group)))
+                while i < len(rows) and spans[i][0] + spans[i][1] <= buffer.end:
+                    a, n = spans[i]
+                    batch_rows.append(rows[i])
+                    jobs.append((buffer.get(a, a + n), keep(rows[i], a, n)))
+                    i += 1
+                    if len(jobs) == batch_size:
+                        yield np.asarray(batch_rows), np.stack(run(window, jobs))
+                        batch_rows, jobs = [], []
+                if i < len(rows):
+                    buffer.drop_before(spans[i][0])
+            while i < len(rows):  # windows reaching past the last frame (short recordings)
+                a, n = spans[i]
+                frames = buffer.get(a, a + n)
+                batch_rows.append(rows[i])
+                jobs.append((frames, keep(rows[i], a, frames.shape[0])))
+                i += 1
+            if jobs:
+                yield np.asarray(batch_rows), np.stack(run(window, jobs))
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 def _keep_speech(active: np.ndarray, hop: int, sr: int) -> Any:

@@ -25,6 +25,7 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
 FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
 MODELS = ("functionals", "cnn", "fusion")
+DEMO_EPOCHS = 15
 
 
 class UserError(Exception):
@@ -331,14 +332,6 @@ def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespa
     from .ensemble import call_with_groups
 
     members = _members(model)
-    if method == "embed" and len(members) > 1:
-        raise UserError(
-            "the model is a fusion of "
-            + " and ".join(repr(name) for name, _ in _predictor(model).estimators)
-            + ", which has no single embedding; embed with one of its members (e.g. "
-            "save_model(model.named_estimators_['cnn'], path)) or a model trained with "
-            "--model cnn or --model functionals."
-        )
     if getattr(args, "crop", "model") == "cover":
         # Files longer than the model's input are covered whole, not cut to their centre.
         for member in members:
@@ -379,9 +372,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import make_emotional_speech
     from .model_selection import evaluate_speaker_independent
 
+    if args.speakers < 3:
+        raise UserError(
+            "--speakers must be >= 3 (the map of unseen speakers holds out two), got "
+            f"{args.speakers}."
+        )
+    if args.utterances < 1:
+        raise UserError(f"--utterances must be >= 1, got {args.utterances}.")
     out = _output_folder(args.out, "--out")
     start = time.perf_counter()
-    data = make_emotional_speech(n_speakers=args.speakers, random_state=args.seed)
+    data = make_emotional_speech(
+        n_speakers=args.speakers, n_utterances=args.utterances, random_state=args.seed
+    )
     X, y, speakers = data.data, np.asarray(data.target), np.asarray(data.speaker)
     print(
         f"Synthetic emotional speech: {len(y)} utterances, {len(set(speakers))} speakers, "
@@ -543,17 +545,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:
         _check_output(args.checkpoint, "--checkpoint")
     pipe = _pipeline(args)
-    files, labels, speakers = _training_data(args)
-    emotions = ", ".join(sorted({str(v) for v in labels}))
-    print(
-        f"Training make_ser_pipeline({args.model!r}) on {len(files)} utterances, "
-        f"{len(set(labels))} emotions ({emotions})..."
-    )
     # One line per epoch (skorch's table) even without -v; -v adds extraction progress.
     _show_epochs(pipe)
-    sys.stdout.flush()
     try:
         with _noting_interrupts() as interrupted:
+            files, labels, speakers = _training_data(args)
+            emotions = ", ".join(sorted({str(v) for v in labels}))
+            print(
+                f"Training make_ser_pipeline({args.model!r}) on {len(files)} utterances, "
+                f"{len(set(labels))} emotions ({emotions})..."
+            )
+            sys.stdout.flush()
             pipe = call_with_groups(pipe, "fit", files, labels, groups=speakers)
             if interrupted:  # caught by skorch, which returned a half-trained network
                 raise KeyboardInterrupt
@@ -582,7 +584,7 @@ def _speech_files(model, files: list[str], vad: str) -> tuple[list[str], set[str
     model's own reading reports them."""
     from ._audio import has_speech
 
-    first = model.steps[0][1] if hasattr(model, "steps") else model
+    first = _members(model)[0].steps[0][1]
     if hasattr(first, "extractors_"):
         first = first.extractors_[0][1]
     sr = int(getattr(first, "sr", 16000))
@@ -637,6 +639,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check_embeddable(model: Any) -> None:
+    if len(_members(model)) > 1:
+        raise UserError(
+            "the model is a fusion of "
+            + " and ".join(repr(name) for name, _ in _predictor(model).estimators)
+            + ", which has no single embedding; embed with one of its members (e.g. "
+            "save_model(model.named_estimators_['cnn'], path)) or a model trained with "
+            "--model cnn or --model functionals."
+        )
+
+
 def _has_embedding(model: Any) -> bool:
     (member,) = _members(model)
     return hasattr(member.steps[-1][1], "transform")
@@ -647,6 +660,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     _check_output(args.output, "--output", (".npy", ".csv"))
     model = _load_model(args.model)
+    _check_embeddable(model)
     files = _collect_audio(args.paths)
     speech_files, silent = _speech_files(model, files, args.vad)
     emb, kept, failed = (None, [], [])
@@ -796,16 +810,26 @@ def build_parser() -> argparse.ArgumentParser:
             "public download)",
         )
 
-    def threads_option(p: argparse.ArgumentParser) -> None:
+    def threads_option(p: argparse.ArgumentParser, default: int | None = None) -> None:
+        why = f"the usable cores, at most 4: {default_threads()} here"
+        if default is not None:
+            why = (
+                f"{default}: the networks are tiny, and one thread is as fast on an idle "
+                "machine and several times faster on a busy one"
+            )
         p.add_argument(
             "--threads",
             type=int,
-            default=default_threads(),
-            help="threads of torch and BLAS (default: the usable cores, at most 4: "
-            f"{default_threads()} here)",
+            default=default_threads() if default is None else default,
+            help=f"threads of torch and BLAS (default: {why})",
         )
 
-    def model_options(p: argparse.ArgumentParser, choose_model: bool = True) -> None:
+    def model_options(
+        p: argparse.ArgumentParser,
+        choose_model: bool = True,
+        threads: int | None = None,
+        epochs: int = 40,
+    ) -> None:
         if choose_model:
             p.add_argument(
                 "--model",
@@ -823,11 +847,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="the CNN's input (--model cnn or fusion; default: logmel)",
         )
         p.add_argument(
-            "--epochs", type=int, default=None, help="the CNN's training epochs (default: 40)"
+            "--epochs",
+            type=int,
+            default=None,
+            help=f"the CNN's training epochs (default: {epochs})",
         )
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
-        threads_option(p)
+        threads_option(p, threads)
         p.add_argument("-v", "--verbose", action="count", default=0, help="more output")
 
     demo = sub.add_parser(
@@ -837,10 +864,16 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluation on synthetic emotional speech; writes a confusion "
         "matrix and a t-SNE map of unseen speakers' embeddings as PNG.",
     )
-    model_options(demo, choose_model=False)
+    model_options(demo, choose_model=False, threads=1, epochs=DEMO_EPOCHS)
     demo.add_argument("--speakers", type=int, default=6, help="synthetic speakers (default: 6)")
+    demo.add_argument(
+        "--utterances",
+        type=int,
+        default=6,
+        help="utterances per speaker and emotion (default: 6)",
+    )
     demo.add_argument("--out", default="sklearn_ser_demo", help="folder for the figures")
-    demo.set_defaults(func=cmd_demo, model="cnn", epochs=15)
+    demo.set_defaults(func=cmd_demo, model="cnn", epochs=DEMO_EPOCHS)
 
     ev = sub.add_parser(
         "evaluate",

@@ -148,6 +148,9 @@ def test_default_functionals_pipeline(data, monkeypatch):
     alone = pipe[0].transform([audio[s:e]])[0]
     shift = np.abs(features[2] - alone) / pipe[1].scale_
     assert np.median(shift) < 0.25 and np.percentile(shift, 75) < 0.6
+    # Blocks and windows in parallel threads: the same result.
+    parallel = predict_timeline(pipe.set_params(features__n_jobs=2), audio, hop=0.5)
+    np.testing.assert_array_equal(parallel.proba, timeline.proba)
     import sklearn_ser._timeline as module
 
     monkeypatch.setattr(module, "_CACHE_BYTES", 1)  # every batch's features spilled to disk
@@ -266,8 +269,34 @@ def test_plot_timeline(pipe, data):
     timeline = predict_timeline(pipe, audio)
     disp = plot_timeline(timeline)
     assert isinstance(disp, TimelineDisplay)
-    assert len(disp.lines_) == len(timeline.classes)
-    assert len(disp.spans_) == sum(s.label == NO_SPEECH for s in timeline.segments)
+    # One bar per segment, in its emotion's collection; no speech hatched.
+    shown = {s.label for s in timeline.segments}
+    assert set(disp.bars_) == shown
+    for label, bars in disp.bars_.items():
+        n = sum(s.label == label for s in timeline.segments)
+        assert len(bars.get_paths()) == n
+    assert disp.ax_.get_xlim()[1] == pytest.approx(timeline.duration)
+    lines = plot_timeline(timeline, kind="lines")
+    assert len(lines.lines_) == len(timeline.classes)
+    assert len(lines.spans_) == sum(s.label == NO_SPEECH for s in timeline.segments)
+    # An hour is pooled into about 300 bars; a zoom shows its own span.
+    long = Timeline(
+        start=timeline.start * 600,
+        end=timeline.end * 600,
+        label=timeline.label,
+        proba=timeline.proba,
+        speech=timeline.speech,
+        classes=timeline.classes,
+        duration=timeline.duration * 600,
+        window=timeline.window * 600,
+        hop=timeline.hop * 600,
+    )
+    pooled = plot_timeline(long)
+    assert sum(len(b.get_paths()) for b in pooled.bars_.values()) <= 301
+    zoom = plot_timeline(long, span=(100.0, 200.0))
+    assert zoom.ax_.get_xlim() == (100.0, 200.0)
+    with pytest.raises(ValueError, match="span"):
+        plot_timeline(long, span=(5.0, 1.0))
     disp2 = TimelineDisplay.from_predictions(pipe, audio, kind="stacked")
     assert disp2.ax_.get_xlim()[1] == pytest.approx(timeline.duration)
     plt.close("all")

@@ -5,7 +5,7 @@ imports only when fitted.
 """
 
 from ._base import BaseExtractor
-from ._functionals import FunctionalsExtractor
+from ._functionals import FrameAnalysis, FunctionalsExtractor, frame_descriptors, summarise_frames
 from ._memmap import transform_to_memmap
 from ._pooling import FeatureStatistics
 from ._pretrained import PretrainedEmbeddingExtractor
@@ -17,11 +17,14 @@ __all__ = [
     "BaseExtractor",
     "FeatureStack",
     "FeatureStatistics",
+    "FrameAnalysis",
     "FunctionalsExtractor",
     "MFCCExtractor",
     "MelSpectrogramExtractor",
     "PretrainedEmbeddingExtractor",
     "Segmenter",
     "SpectrogramExtractor",
+    "frame_descriptors",
+    "summarise_frames",
     "transform_to_memmap",
 ]

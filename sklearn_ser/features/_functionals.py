@@ -11,26 +11,33 @@ frame-wise *low-level descriptors* (LLDs: pitch, loudness, spectral shape, MFCCs
 * the functionals of all LLDs of a file are array operations over an ``(n_llds, n_frames)``
   matrix (one sort for every percentile, closed-form regressions), not a loop over LLDs;
 * pitch-type LLDs (F0, harmonic-to-noise ratio, perturbation) are summarised over the voiced
-  frames only, as in the literature.
+  frames only, as in the literature;
+* the work is split in two: :func:`frame_descriptors` (frame-wise LLDs of any block of
+  audio, each frame from its own samples) and :func:`summarise_frames` (every decision
+  relative to the utterance or window: active and voiced frames, the reference level,
+  deltas, functionals), so that a long recording's frames are computed once and any window
+  of them summarised;
+* no feature and no threshold depends on the recording level: level-type LLDs are taken
+  relative to the utterance's reference level, activity relative to its loudest frame,
+  the floors of logarithms relative to each frame's own power.
 """
 
 from __future__ import annotations
 
 import itertools
 import numbers
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
-from joblib import Parallel, delayed
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from .._audio import load_sources
-from ._base import _no_speech, _warn_no_speech, _window, audio_sources, power_spectrogram
+from ._base import _no_speech, _window, audio_sources, extract_in_chunks, power_spectrogram
 
 __all__ = [
     "FrameAnalysis",
@@ -44,6 +51,7 @@ __all__ = [
 _CHUNK = 16  # files per parallel task
 _SILENT = 1e-20  # power floor (-200 dB): digital silence only, never a level decision
 # Active frames: within this many dB of the loudest frame of the utterance (or window).
+_SILENT_DB = -200.0  # 10 log10(_SILENT)
 _ACTIVE_RANGE_DB = 45.0
 _LOUDNESS_EXPONENT = 0.3  # compression of the mel-band energies summed into loudness
 # YIN aperiodicity below which a (loud enough) frame is voiced; 0.5 agrees best with
@@ -272,7 +280,19 @@ def _framed_sums(x: np.ndarray, frame_length: int, hop_length: int) -> np.ndarra
 
 
 class FrameAnalysis:
-    """The frame grid, filter banks and band masks shared by every file (built once)."""
+    """The frame grid, filter banks and band masks shared by every file (built once).
+
+    Frames of 25 ms (Hann, FFT of the next power of two) every 10 ms at ``sr``; YIN frames
+    long enough for two periods of ``fmin``. The input of :func:`frame_descriptors` and
+    :func:`summarise_frames`.
+
+    Parameters
+    ----------
+    sr : int
+        Sampling rate of the audio.
+    fmin, fmax : float
+        Range of F0 searched, in Hz.
+    """
 
     def __init__(self, sr: int, fmin: float, fmax: float):
         import librosa
@@ -361,6 +381,18 @@ def frame_descriptors(y: np.ndarray, an: FrameAnalysis) -> dict[str, np.ndarray]
     -------
     frames : dict of str to ndarray of shape (n_frames,)
         Every descriptor by name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ser.features import FrameAnalysis, frame_descriptors
+    >>> an = FrameAnalysis(sr=16000, fmin=65.0, fmax=600.0)
+    >>> y = 0.1 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000)
+    >>> frames = frame_descriptors(y, an)
+    >>> frames["log_energy"].shape
+    (101,)
+    >>> round(float(np.median(frames["f0_hz"])), -1)
+    200.0
     """
     y = np.asarray(y, dtype=np.float32)
     y = y - y.mean()  # a DC offset is no part of the voice
@@ -611,10 +643,13 @@ _SCALARS = (
     "jitter_std",
     "shimmer_db_mean",
     "shimmer_db_std",
+    "level_above_floor_db",
 )
 
 
-def _scalars(d: dict, voiced: np.ndarray, active: np.ndarray, frame_rate: float) -> np.ndarray:
+def _scalars(
+    d: dict, voiced: np.ndarray, active: np.ndarray, frame_rate: float, above_floor: float
+) -> np.ndarray:
     # Over the span of the utterance (first to last active frame): leading and trailing
     # silence or padding are no unvoiced segment and no part of the duration.
     where = np.flatnonzero(active)
@@ -639,6 +674,7 @@ def _scalars(d: dict, voiced: np.ndarray, active: np.ndarray, frame_rate: float)
             *ms(u_len),
             *ms(jitter),
             *ms(shimmer),
+            above_floor,
         ]
     )
 
@@ -692,6 +728,21 @@ def summarise_frames(
     -------
     features : ndarray of shape (n_features,)
         In the order of ``FunctionalsExtractor(feature_set=...).get_feature_names_out()``.
+
+    Examples
+    --------
+    Frames of a recording computed once, then its first and second halves summarised:
+
+    >>> import numpy as np
+    >>> from sklearn_ser.features import FrameAnalysis, frame_descriptors, summarise_frames
+    >>> an = FrameAnalysis(sr=16000, fmin=65.0, fmax=600.0)
+    >>> t = np.arange(32000) / 16000
+    >>> y = 0.1 * np.sin(2 * np.pi * np.where(t < 1, 150, 300) * t)
+    >>> frames = frame_descriptors(y, an)
+    >>> halves = [{k: v[a : a + 100] for k, v in frames.items()} for a in (0, 100)]
+    >>> rows = np.stack([summarise_frames(h, an, "compact") for h in halves])
+    >>> rows.shape
+    (2, 91)
     """
     d = dict(frames)
     level = d["log_energy"]
@@ -728,8 +779,19 @@ def summarise_frames(
             x = np.concatenate([x, _deltas(x, mask)], axis=0)
         cols = [_INDEX[fn] for fn in funcs]
         parts.append(_functionals(x, an.frame_rate)[:, cols].ravel())
-    parts.append(_scalars(d, voiced, active, an.frame_rate))
+    parts.append(_scalars(d, voiced, active, an.frame_rate, ref - background_level(level)))
     return np.concatenate(parts)
+
+
+def background_level(log_energy: np.ndarray) -> float:
+    """The level (dB) of the quietest sounds of a recording: 5th percentile of its frames.
+
+    Digital silence (zero padding) is no background and is left out. The reference level
+    above it, a signal-to-noise ratio, tells loud from soft speech in the same room and
+    microphone whatever the gain.
+    """
+    sounding = log_energy[log_energy > _SILENT_DB + 1.0]
+    return float(np.percentile(sounding, 5)) if sounding.size else 0.0
 
 
 def neutral_f0(fmin: float, fmax: float) -> float:
@@ -748,19 +810,33 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     over the utterance by functionals, giving one row of fixed length per utterance whatever
     its duration: the input a support vector machine or any scikit-learn classifier needs.
     Pitch is estimated with YIN (as :func:`librosa.yin`); a frame is voiced when it is
-    periodic enough (YIN aperiodicity below 0.5) and within 45 dB of the loudest frame
-    (with a three-frame majority vote). Pitch-type LLDs (F0 in semitones,
-    harmonic-to-noise ratio, perturbation) are summarised over the voiced frames only; the
-    other LLDs over the *active* frames (within 45 dB of the loudest one), so that the
-    pauses and padding around an utterance do not dilute its statistics. Some LLDs are
-    also summarised over the voiced and over the unvoiced frames apart.
+    *active* (within 45 dB of the loudest frame), has a period strictly inside
+    ``[fmin, fmax]`` and is periodic enough (YIN aperiodicity below 0.5), with a
+    three-frame majority vote. Pitch-type LLDs (F0 in semitones, harmonic-to-noise ratio,
+    perturbation) are summarised over the voiced frames only; the other LLDs over the
+    active frames, so that the pauses and padding around an utterance do not dilute its
+    statistics. Some LLDs are also summarised over the voiced and over the *unvoiced*
+    frames (active frames without voicing: never pauses or padding) apart. Deltas are
+    taken within each run of consecutive selected frames, never across a gap.
+
+    **Level invariance.** The gain of a recording (a quiet microphone, a distant
+    speaker) is no emotion, so no feature depends on it: the level-type LLDs (RMS and log
+    energy, loudness, log-mel energies) are taken relative to the utterance's reference
+    level, the median log energy of its active frames (for loudness, the same reference
+    through its 0.3 compression); activity is relative to the loudest frame, with no
+    absolute floor. Level still speaks through what is relative: the dynamics within the
+    utterance (percentiles, ranges, slopes and peaks of these LLDs), the spectral balance
+    (slopes, alpha ratio, Hammarberg index, band energies: vocal effort tilts the
+    spectrum) and ``level_above_floor_db``, the reference level above the recording's
+    background (5th percentile of its frames that are not digital silence), a
+    signal-to-noise ratio that tells loud from soft speech in the same room.
 
     Parameters
     ----------
     feature_set : {"compact", "extended"}, default="extended"
         Which functionals to compute.
 
-        - ``"compact"`` (90 features, in the spirit of eGeMAPS): pitch level, range and
+        - ``"compact"`` (91 features, in the spirit of eGeMAPS): pitch level, range and
           contour (F0 in semitones over voiced frames: mean, std, 20th/50th/80th
           percentiles, 20-80 range, slope, rise and fall time), loudness (same statistics
           and its peak rate), harmonic-to-noise ratio, spectral balance (slopes 0-500 Hz and
@@ -768,8 +844,9 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
           (300-800, 800-1800, 1800-3000, 3000-5000 Hz), spectral flux and centroid, MFCC 1-4
           (means and standard deviations over voiced and over unvoiced frames), voicing
           ratio, rate of voiced segments, mean and std of voiced and unvoiced segment
-          lengths, jitter-like period perturbation and shimmer-like amplitude perturbation.
-        - ``"extended"`` (4,806 features, in the spirit of ComParE; it contains every
+          lengths, jitter-like period perturbation, shimmer-like amplitude perturbation,
+          and the level above the recording's background (``level_above_floor_db``).
+        - ``"extended"`` (4,807 features, in the spirit of ComParE; it contains every
           feature of ``"compact"``): 44 LLDs (RMS energy, log energy, loudness,
           zero-crossing rate, voicing probability, spectral centroid, bandwidth, roll-off
           at 25/50/75/90 %, flatness, entropy, flux, slopes, alpha ratio, Hammarberg index,
@@ -788,7 +865,9 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         Sampling rate the audio is resampled to before analysis. Waveforms given as arrays
         are taken to be at this rate.
     fmin, fmax : float, default=65.0, 600.0
-        Range of F0 searched by YIN, in Hz (``fmax`` at most ``sr / 4``).
+        Range of F0 searched by YIN, in Hz (``fmax`` at most ``sr / 4``). A frame whose
+        best period lies on the edge of the range is not voiced, so a ``fmin`` above 60
+        Hz rejects 50 and 60 Hz mains hum.
     n_jobs : int or None, default=None
         Parallel jobs over chunks of utterances (joblib; None means 1).
     verbose : int, default=0
@@ -810,8 +889,13 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     Notes
     -----
     The output depends only on each utterance's own audio: a file gives the same row alone
-    or in a batch, whatever ``n_jobs``. Silent input gives finite values (and a warning);
-    descriptors over an empty voiced set are 0.
+    or in a batch, whatever ``n_jobs``. A gain of the audio (without clipping) changes it
+    only by rounding. Silent input gives finite values (and a warning). A file without
+    voiced frames (whisper, noise) has ``voiced_ratio`` 0, the statistics of its F0 are
+    those of a constant neutral F0 (:func:`neutral_f0`, the geometric centre of
+    ``[fmin, fmax]``: no outlier), and its other voiced-frame statistics are those of its
+    active frames; likewise an empty unvoiced set. The default ``fmin`` of 65 Hz keeps
+    50 and 60 Hz mains hum out of the voiced frames.
 
     Examples
     --------
@@ -905,27 +989,8 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         sources = self._sources(X, reset=False)
-        chunks = [(s, sources[s : s + _CHUNK]) for s in range(0, len(sources), _CHUNK)]
         analysis = FrameAnalysis(int(self.sr), self.fmin, self.fmax)
-        # Threads, as the other extractors: the work is numpy and FFTs, which release the GIL.
-        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")
-        results = parallel(delayed(self._chunk)(part, start, analysis) for start, part in chunks)
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            results = tqdm(
-                results,
-                total=len(chunks),
-                unit="chunk",
-                desc=f"FunctionalsExtractor ({len(sources)} utterances)",
-            )
-        rows, problems = [], []
-        with threadpool_limits(limits=1, user_api="blas"):  # no nested BLAS threads
-            for block, found in results:
-                rows.append(block)
-                problems += found
-        _warn_no_speech(problems, sources)
-        return np.concatenate(rows, axis=0)
+        return extract_in_chunks(self, sources, partial(self._chunk, analysis=analysis), _CHUNK)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns, ``"<lld>[_delta][_voiced|_unvoiced]_<functional>"``.
