@@ -20,7 +20,7 @@ from .features import (
 __all__ = ["SERPipeline", "make_ser_pipeline"]
 
 # The single inputs, and the combined ones as their parts (one encoder per part).
-_SINGLE = ("logmel", "mfcc", "spectrogram")
+_SINGLE = ("logmel", "mfcc", "spectrogram", "llds")
 _COMBINED = {"both": ("spectrogram", "mfcc"), "logmel+mfcc": ("logmel", "mfcc")}
 _FEATURES = (*_SINGLE, *_COMBINED)
 _BINS = {"logmel": 64, "mfcc": 40, "spectrogram": 512 // 2 + 1}
@@ -35,6 +35,11 @@ _AUGMENT_COPIES = 1
 def _extractor(features: str, common: dict) -> Any:
     if features in _COMBINED:
         return FeatureStack([(part, _extractor(part, common)) for part in _COMBINED[features]])
+    if features == "llds":
+        from .features import FrameDescriptorExtractor
+
+        fixed = {"sr": common["sr"], "n_jobs": common["n_jobs"], "verbose": common["verbose"]}
+        return FrameDescriptorExtractor(max_frames=common["max_frames"] or 300, **fixed)
     if features == "logmel":
         return MelSpectrogramExtractor(n_mels=_BINS["logmel"], **common)
     if features == "mfcc":
@@ -342,13 +347,16 @@ def make_ser_pipeline(
     ----------
     model : {"functionals", "cnn", "fusion"}, default="functionals"
         The system, see above.
-    features : {"logmel", "mfcc", "spectrogram", "both", "logmel+mfcc"} or None, \
+    features : {"logmel", "mfcc", "spectrogram", "llds", "both", "logmel+mfcc"} or None, \
 default=None
         The input of the CNN (``model="cnn"`` or ``"fusion"``; None means ``"logmel"``):
         a 64-band log-mel spectrogram, 40 MFCCs (of 64 mel bands), a log-power
         spectrogram, the spectrogram and MFCCs together (``"both"``, Tripathi et al.'s
         combined model: one encoder per feature kind), or log-mel and MFCCs together in
-        the same way. Log-mel did best averaged over the speaker folds of two corpora.
+        the same way; or ``"llds"``, the frame-level descriptors of the functionals
+        (pitch, voicing, level, spectral shape; speech frames only:
+        :class:`~sklearn_ser.features.FrameDescriptorExtractor`). Log-mel did best
+        averaged over the speaker folds of two corpora.
     sr : int, default=16000
         Sampling rate audio is resampled to (and that of waveform arrays).
     max_frames : int or None, default=300
