@@ -231,7 +231,7 @@ def _settings(args: argparse.Namespace) -> dict:
     """The command's settings, for reports: everything but the function to run."""
     from . import __version__
 
-    settings = {k: v for k, v in vars(args).items() if k not in ("func", "needs_torch", "restore")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "needs_torch")}
     return {"library_version": __version__, **settings}
 
 
@@ -472,12 +472,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     pipe = _pipeline(args)
     # Speaker ids reach every step that uses them (the functionals' scaler) by routing.
     with sklearn.config_context(enable_metadata_routing=True):
-        result = evaluate_speaker_independent(pipe, list(files), target, speaker, cv=cv, verbose=1)
-    print(result.to_text())
+        results = evaluate_speaker_independent(
+            pipe, list(files), target, speaker, cv=cv, verbose=1, protocol="both"
+        )
+    for protocol, result in results.items():
+        print(f"\n{_PROTOCOL_TITLES[protocol]}")
+        print(result.to_text())
     if args.json:
-        report = {**result.to_dict(), "settings": _settings(args), "n_folds_run": n_folds}
+        report = {
+            "protocols": {protocol: result.to_dict() for protocol, result in results.items()},
+            "settings": _settings(args),
+            "n_folds_run": n_folds,
+        }
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
+
+
+_PROTOCOL_TITLES = {
+    "file": "Protocol 'file': every test file predicted alone",
+    "speaker": "Protocol 'speaker': each test speaker's files predicted together, with "
+    "their speaker's id (context)",
+}
 
 
 def _read_labels(path: str, audio_dir: str | None) -> tuple[list[str], list[str], list | None]:
