@@ -77,7 +77,14 @@ def test_bad_choices_are_named(params, match):
 
 @pytest.mark.parametrize(
     "features, n_bins",
-    [("logmel", 64), ("mfcc", 40), ("spectrogram", 257), ("both", 297), ("logmel+mfcc", 104)],
+    [
+        ("logmel", 64),
+        ("mfcc", 40),
+        ("spectrogram", 257),
+        ("both", 297),
+        ("logmel+mfcc", 104),
+        ("llds", 68),
+    ],
 )
 def test_every_input_kind_fits_and_predicts(features, n_bins, rng):
     waves = rng.normal(size=(8, 4000)).astype(np.float32)
