@@ -64,3 +64,64 @@ def append_json(name: str, record: dict) -> None:
     path = RESULTS / f"{name}.jsonl"
     with path.open("a") as f:
         f.write(json.dumps(record) + "\n")
+
+
+# ----------------------------------------------------------------------------- memory
+def status_mb(key: str) -> float | None:
+    """A memory field of /proc/self/status (``VmHWM``, ``RssAnon``...) in MB; None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (``ru_maxrss``), in MB.
+
+    Linux carries ``ru_maxrss`` over ``exec`` from a forked parent: in a fresh process
+    started by one that was larger, read ``status_mb("VmHWM")`` instead.
+    """
+    import resource
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024 if sys.platform != "darwin" else rss / 2**20
+
+
+class AnonPeak:
+    """Peak anonymous memory (``RssAnon``: what the process holds, not mapped files), in MB.
+
+    A context manager sampling in a background thread every ``interval`` seconds, and once
+    more on exit; ``start`` is the first sample, ``peak`` the largest (None where
+    /proc/self/status is absent).
+    """
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self.start = self.peak = status_mb("RssAnon")
+
+    def _sample(self) -> None:
+        value = status_mb("RssAnon")
+        if value is not None and (self.peak is None or value > self.peak):
+            self.peak = value
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> AnonPeak:
+        import threading
+
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()

@@ -8,8 +8,8 @@ Protocols (leave-one-speaker-out, predictions pooled over the folds, UA = balanc
 
 * "alone": StandardScaler fitted on the training speakers -> SVC(rbf);
 * "speaker ctx": every speaker's functionals z-scored with that speaker's own statistics
-  (no labels; :class:`sklearn_ser.preprocessing.SpeakerStandardScaler` when available,
-  a plain per-speaker z-score otherwise) -> SVC(rbf).
+  (no labels; :class:`sklearn_ser.preprocessing.SpeakerStandardScaler`) -> StandardScaler
+  -> SVC(rbf).
 
 C is chosen on inner leave-one-speaker-out folds over the training speakers (GridSearchCV,
 balanced accuracy). SVC is deterministic: no seeds are involved.
@@ -78,25 +78,6 @@ def cached(cache: Path, corpus: str, feature_set: str, files: list[str], n_jobs:
     return X, info
 
 
-def speaker_scaler():
-    """The library's SpeakerStandardScaler where present, else a plain per-speaker z-score."""
-    try:
-        from sklearn_ser.preprocessing import SpeakerStandardScaler
-
-        return SpeakerStandardScaler(), "SpeakerStandardScaler"
-    except ImportError:
-        return None, "per-speaker z-score"
-
-
-def per_speaker_zscore(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    out = np.empty_like(X, dtype=np.float64)
-    for g in np.unique(groups):
-        rows = groups == g
-        mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
-        out[rows] = (X[rows] - mean) / np.where(std > 1e-12, std, 1.0)
-    return out
-
-
 def loso(X: np.ndarray, y: np.ndarray, groups: np.ndarray, protocol: str, n_jobs: int) -> dict:
     """Leave-one-speaker-out UA/WA with C chosen on inner speaker folds.
 
@@ -113,20 +94,17 @@ def loso(X: np.ndarray, y: np.ndarray, groups: np.ndarray, protocol: str, n_jobs
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
+    from sklearn_ser.preprocessing import SpeakerStandardScaler
+
     X = np.nan_to_num(np.asarray(X, dtype=np.float64))  # openSMILE can emit NaN on rare files
     pred = np.empty_like(y)
     chosen, fold_ua = [], []
-    speaker, _ = speaker_scaler()
     for train, test in LeaveOneGroupOut().split(X, y, groups):
         Xtr, Xte = X[train], X[test]
         if protocol == "speaker ctx":
-            if speaker is not None:
-                speaker.fit(Xtr, groups=groups[train])
-                Xtr = speaker.transform(Xtr, groups=groups[train])
-                Xte = speaker.transform(Xte, groups=groups[test])
-            else:  # each speaker by its own statistics: no label, no other speaker involved
-                Xtr = per_speaker_zscore(Xtr, groups[train])
-                Xte = per_speaker_zscore(Xte, groups[test])
+            speaker = SpeakerStandardScaler().fit(Xtr, groups=groups[train])
+            Xtr = speaker.transform(Xtr, groups=groups[train])
+            Xte = speaker.transform(Xte, groups=groups[test])
         scaler = StandardScaler().fit(Xtr)
         Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
         gamma = 1.0 / (Xtr.shape[1] * Xtr.var())
@@ -215,7 +193,7 @@ def report() -> None:
         "so that the kernel is computed once per outer fold). *alone*: StandardScaler "
         "fitted on the training speakers; *speaker ctx*: every speaker's functionals "
         "standardised with that speaker's own statistics first "
-        f"({any_rec.get('speaker_scaler', 'per-speaker z-score')}, defaults: shrunk toward "
+        "(SpeakerStandardScaler, defaults: shrunk toward "
         "the training statistics by 5 utterances; no labels), then StandardScaler. "
         "Same files, folds, grid and scalers for every row. SVC is deterministic: no "
         "seeds. The feature sets of FunctionalsExtractor were designed while looking at "
@@ -299,7 +277,7 @@ def main() -> None:
                         "folds": f"leave-one-speaker-out ({len(np.unique(groups))} folds), "
                         "C on inner leave-one-speaker-out folds",
                         "c_grid": C_GRID,
-                        "speaker_scaler": speaker_scaler()[1],
+                        "speaker_scaler": "SpeakerStandardScaler",
                         "n_features": int(X.shape[1]),
                         **res,
                     },

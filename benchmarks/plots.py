@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS
-from accuracy import LABELS, PROTOCOLS, _peers
+from accuracy import LABELS, PROTOCOLS, _cells
 
 
 def _records(name: str) -> list[dict]:
@@ -32,33 +32,29 @@ def accuracy_figure() -> None:
     """Mean UA over seeds (error bar: sd over seeds) of each system, both protocols."""
     import numpy as np
 
-    runs: dict = {}
-    for rec in _records("accuracy"):
-        if "protocol" in rec and "seed" in rec:
-            runs.setdefault((rec["corpus"], rec["protocol"], rec["system"]), {})[rec["seed"]] = rec
-    peers = _peers()
+    runs = _cells()
     protocols = list(PROTOCOLS.values())
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
+    systems = [
+        s for s in LABELS if any((c, s, p) in runs for c in ("emodb", "emovo") for p in protocols)
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
     for ax, corpus in zip(axes, ("emodb", "emovo")):
-        width = 0.8 / (len(LABELS) + 1)
-        for k, system in enumerate(LABELS):
+        width = 0.8 / len(systems)
+        for k, system in enumerate(systems):
             means, sds = [], []
             for protocol in protocols:
-                uas = [r["ua"] for r in runs.get((corpus, protocol, system), {}).values()]
+                uas = [r["ua"] for r in runs.get((corpus, system, protocol), {}).values()]
                 means.append(np.mean(uas) if uas else np.nan)
                 sds.append(np.std(uas) if uas else np.nan)
             x = np.arange(len(protocols)) + k * width
-            ax.bar(x, means, width, yerr=sds, capsize=3, label=system)
-        x = np.arange(len(protocols)) + len(LABELS) * width
-        best = [peers.get((corpus, p), ("", np.nan))[1] for p in protocols]
-        ax.bar(x, best, width, color="tab:gray", label="best openSMILE + SVM peer")
+            ax.bar(x, means, width, yerr=sds, capsize=3, label=LABELS[system])
         ax.set_xticks(np.arange(len(protocols)) + 0.4 - width / 2, protocols)
         ax.set_ylabel("UA % (mean over seeds, bar: sd)")
         ax.set_title(f"{corpus}: leave one speaker out")
         ax.set_ylim(0, 100)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=2)
+    fig.tight_layout(rect=(0, 0.22, 1, 1))
     fig.savefig(RESULTS / "accuracy.png", dpi=110)
     plt.close(fig)
 

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,57 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, RESULTS, md_table, rst_table, stamp
+from _common import DATA, RESULTS, AnonPeak, md_table, peak_rss_mb, rst_table, stamp
 
 PARTS = ("extraction", "gridsearch", "synthetic")
 EMODB_WAV = DATA / "emodb" / "wav"
 
 
 # ----------------------------------------------------------------------------- memory
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024 if sys.platform != "darwin" else rss / 2**20
-
-
-def _rss_anon_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-class AnonPeak:
-    """Samples RssAnon in a background thread; ``peak`` is the largest value seen (MB)."""
-
-    def __init__(self, interval: float = 0.05):
-        self.interval = interval
-        self.start = self.peak = _rss_anon_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            value = _rss_anon_mb()
-            if value is not None and (self.peak is None or value > self.peak):
-                self.peak = value
-
-    def __enter__(self) -> AnonPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        value = _rss_anon_mb()
-        if value is not None and (self.peak is None or value > self.peak):
-            self.peak = value
-
-
 def _mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 

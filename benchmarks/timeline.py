@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, append_json, commit, machine, rst_table
+from _common import RESULTS, AnonPeak, append_json, commit, load, machine, rst_table, status_mb
 
 NAME = "timeline"
 
@@ -81,44 +81,6 @@ def train_model(kind: str, path: Path, seed: int = 0) -> Path:
     return path.with_suffix(".joblib")
 
 
-def _status_mb(key: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class _AnonPeak:
-    """Peak of RssAnon (memory the process holds, not mapped library files), every 20 ms."""
-
-    def __enter__(self) -> _AnonPeak:
-        import threading
-
-        self.peak, self._stop = 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        try:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith("RssAnon:"):
-                        self.peak = max(self.peak, int(line.split()[1]) / 1024)
-        except OSError:
-            pass
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self._sample()
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-
-
 def measure(model: str, audio: str, threads: int, window: float | None, hop: float | None):
     """Run in a fresh process: load the model, predict the timeline, print JSON."""
     from threadpoolctl import threadpool_limits
@@ -137,8 +99,8 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
         pipe = load_model(model)
     import librosa.filters  # noqa: F401  (imported by the first window anyway)
 
-    baseline = _status_mb("VmHWM")
-    anon = _AnonPeak()
+    baseline = status_mb("VmHWM")
+    anon = AnonPeak(interval=0.02)
     with threadpool_limits(limits=threads), anon:
         start, cpu_start = time.perf_counter(), time.process_time()
         timeline = predict_timeline(pipe, audio, window=window, hop=hop)
@@ -146,7 +108,7 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
         cpu = time.process_time() - cpu_start
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forked parent
     # (which trained the model), VmHWM is this process's own peak resident set.
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     print(
         json.dumps(
             {
@@ -162,6 +124,476 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
             }
         )
     )
+
+
+# --------------------------------------------------------------------------- speech detection
+CONDITIONS = (
+    "clean",
+    "white 20 dB",
+    "white 10 dB",
+    "pink 20 dB",
+    "pink 10 dB",
+    "hum 50 Hz",
+    "20 dB quieter",
+)
+DETECTORS = ("threshold", "energy", "silero")
+SR = 16000
+
+
+def corpus_recording(files, rng, sr: int = SR):
+    """Corpus utterances separated by pauses of 0.5-3 s, and its frame truth.
+
+    The truth of each 10 ms frame comes from the clean utterance it belongs to: frames
+    within 40 dB of the utterance's loudest frame, pauses inside it shorter than 0.2 s
+    closed (the silence of a plosive is part of the word). Utterances and pauses are whole
+    multiples of the 10 ms hop, so that the utterances' frames are the recording's.
+    """
+    import numpy as np
+
+    from sklearn_ser import load_audio
+    from sklearn_ser._audio import _tidy, frame_levels
+
+    hop = sr // 100
+    parts, truth = [], []
+
+    def pause():
+        n = int(rng.uniform(0.5, 3.0) * sr) // hop * hop
+        parts.append(np.zeros(n, np.float32))
+        truth.append(np.zeros(n // hop, bool))
+
+    pause()
+    for y in load_audio(list(files), sr=sr):
+        y = np.pad(y, (0, -len(y) % hop))
+        levels = frame_levels(y, sr)
+        active = levels >= levels.max() - 40.0
+        active = _tidy(active, 0.2, 0.0, 0.0)
+        frames = np.zeros(len(y) // hop, bool)
+        frames[: len(active)] = active
+        parts.append(y)
+        truth.append(frames)
+        pause()
+    return np.concatenate(parts), np.concatenate(truth)
+
+
+def degrade(y, truth, condition: str, rng, sr: int = SR):
+    """The recording under one condition; SNR relative to the power of the speech frames."""
+    import numpy as np
+
+    if condition == "clean":
+        return y
+    if condition == "20 dB quieter":
+        return (y * 10 ** (-20 / 20)).astype(np.float32)
+    hop = sr // 100
+    mask = np.repeat(truth, hop)[: len(y)]
+    speech_power = float(np.mean(np.square(y[: len(mask)][mask], dtype=np.float64)))
+    kind, snr = (
+        condition.split(" ")[0],
+        (10.0 if condition == "hum 50 Hz" else float(condition.split(" ")[1])),
+    )
+    n = len(y)
+    if kind == "white":
+        noise = rng.standard_normal(n)
+    elif kind == "pink":
+        spec = np.fft.rfft(rng.standard_normal(n))
+        f = np.fft.rfftfreq(n, 1 / sr)
+        spec[1:] /= np.sqrt(f[1:])
+        spec[0] = 0
+        noise = np.fft.irfft(spec, n)
+    else:  # mains hum and two harmonics, 10 dB below the speech
+        t = np.arange(n) / sr
+        noise = sum(a * np.sin(2 * np.pi * f * t) for f, a in ((50, 1.0), (100, 0.5), (150, 0.25)))
+    noise *= np.sqrt(speech_power / 10 ** (snr / 10) / np.mean(np.square(noise)))
+    return np.clip(y + noise, -1, 1).astype(np.float32)
+
+
+def frame_f1(truth, found) -> dict:
+    import numpy as np
+
+    n = min(len(truth), len(found))
+    t, f = truth[:n], found[:n]
+    tp = float(np.sum(t & f))
+    precision = tp / max(f.sum(), 1)
+    recall = tp / max(t.sum(), 1)
+    return {
+        "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 4),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+    }
+
+
+def run_vad(corpora, seeds, n_utterances: int, record: bool) -> list[dict]:
+    import numpy as np
+
+    from sklearn_ser import speech_activity
+
+    out = []
+    for corpus in corpora:
+        bunch = load(corpus)
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            idx = rng.choice(len(bunch.filenames), n_utterances, replace=False)
+            clean, truth = corpus_recording(np.asarray(bunch.filenames)[idx], rng)
+            for condition in CONDITIONS:
+                y = degrade(clean, truth, condition, np.random.default_rng(1000 + seed))
+                for detector in DETECTORS:
+                    start = time.perf_counter()
+                    found = speech_activity(y, SR, vad=detector)
+                    seconds = time.perf_counter() - start
+                    r = {
+                        "commit": commit(),
+                        "date": date.today().isoformat(),
+                        "corpus": corpus,
+                        "seed": int(seed),
+                        "n_utterances": n_utterances,
+                        "audio_s": round(len(y) / SR, 1),
+                        "speech_share": round(float(truth.mean()), 3),
+                        "condition": condition,
+                        "detector": detector,
+                        **frame_f1(truth, found),
+                        "realtime_factor": round(len(y) / SR / seconds, 1),
+                    }
+                    print(json.dumps(r), flush=True)
+                    out.append(r)
+                    if record:
+                        append_json(f"{NAME}_vad", r)
+    return out
+
+
+def report_vad() -> str:
+    import numpy as np
+
+    path = RESULTS / f"{NAME}_vad.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    last = records[-1]["commit"]
+    records = [r for r in records if r["commit"] == last]
+    rows = []
+    for corpus in sorted({r["corpus"] for r in records}):
+        for condition in CONDITIONS:
+            cells = [corpus, condition]
+            for detector in DETECTORS:
+                f1 = [
+                    r["f1"]
+                    for r in records
+                    if (r["corpus"], r["condition"], r["detector"]) == (corpus, condition, detector)
+                ]
+                cells.append(f"{100 * np.mean(f1):.1f} ± {100 * np.std(f1):.1f}" if f1 else "")
+            rows.append(cells)
+    speed = {
+        d: np.mean([r["realtime_factor"] for r in records if r["detector"] == d]) for d in DETECTORS
+    }
+    seeds = sorted({r["seed"] for r in records})
+    table = rst_table(["corpus", "condition", *(f"{d} F1 (%)" for d in DETECTORS)], rows)
+    text = (
+        ".. Generated by benchmarks/timeline.py --vad; do not edit.\n\n"
+        "Speech/non-speech F1 of 10 ms frames (speech the positive class) on long synthetic\n"
+        f"recordings: {records[-1]['n_utterances']} random utterances of the corpus separated by "
+        "pauses of 0.5-3 s\n"
+        f"(seeds {', '.join(map(str, seeds))}: mean ± sd over the seeds; commit {last}). "
+        "Frame truth from the clean\nutterances: frames within 40 dB of the utterance's "
+        "loudest, pauses inside shorter than 0.2 s\nclosed. SNR relative to the power of the "
+        "speech frames; hum: 50 Hz with harmonics at 100\nand 150 Hz, 10 dB below the speech. "
+        "Detectors: ``threshold`` the fixed -50 dBFS level of\nearlier versions, ``energy`` "
+        "the level-relative default, ``silero`` the neural option.\nSpeed (real-time factor, "
+        "one core): " + ", ".join(f"{d} {speed[d]:.0f}x" for d in DETECTORS) + ".\n\n"
+        f"{table}\n"
+    )
+    (RESULTS / f"{NAME}_vad.rst").write_text(text)
+    return text
+
+
+# --------------------------------------------------------------------------- agreement
+def speaker_recording(files, rng, sr: int = SR):
+    """One speaker's utterances in a random order, separated by pauses of 0.5-3 s (1.2 s of
+    silence first); returns the audio, each utterance's span (s) and its order."""
+    import numpy as np
+
+    from sklearn_ser import load_audio
+
+    order = rng.permutation(len(files))
+    waves = load_audio([files[i] for i in order], sr=sr)
+    parts, spans, t = [np.zeros(int(1.2 * sr), np.float32)], [], 1.2
+    for y in waves:
+        pause = np.zeros(int(rng.uniform(0.5, 3.0) * sr), np.float32)
+        parts += [y, pause]
+        spans.append((t, t + len(y) / sr))
+        t += (len(y) + len(pause)) / sr
+    return np.concatenate(parts), spans, order
+
+
+def utterance_labels(timeline, spans):
+    """The emotion covering most of each utterance in the timeline's segments."""
+    from collections import Counter
+
+    out = []
+    for a, b in spans:
+        cover = Counter()
+        for s in timeline.segments:
+            overlap = min(b, s.end) - max(a, s.start)
+            if overlap > 0 and s.label != "no speech":
+                cover[s.label] += overlap
+        out.append(cover.most_common(1)[0][0] if cover else "no speech")
+    return out
+
+
+def fit_model(kind: str, files, target, speaker, seed: int, epochs: int, cache=None):
+    import sklearn
+
+    from sklearn_ser import load_model, make_ser_pipeline, save_model
+
+    if kind == "cnn" and cache:  # trained models kept outside the repository
+        path = Path(cache) / f"cnn_{Path(files[0]).parent.name}_{len(files)}_{seed}_{epochs}"
+        if path.with_suffix(".safetensors").exists():
+            return load_model(path.with_suffix(".safetensors"))
+        pipe = fit_model(kind, files, target, speaker, seed, epochs)
+        save_model(pipe, path.with_suffix(".safetensors"))
+        return pipe
+    if kind == "cnn":
+        import torch
+
+        torch.manual_seed(seed)
+        pipe = make_ser_pipeline("cnn", max_epochs=epochs, random_state=seed)
+        return pipe.fit(list(files), target, classifier__groups=speaker)
+    pipe = make_ser_pipeline(random_state=seed)
+    with sklearn.config_context(enable_metadata_routing=True):
+        return pipe.fit(list(files), target, groups=speaker)
+
+
+def run_agreement(corpus: str, held_out: str, kinds, seeds, epochs: int, record: bool, cache=None):
+    import numpy as np
+
+    from sklearn_ser import predict_timeline
+    from sklearn_ser.ensemble import call_with_groups
+
+    bunch = load(corpus)
+    files, target = np.asarray(bunch.filenames), np.asarray(bunch.target)
+    speaker = np.asarray(bunch.speaker)
+    test = speaker == held_out
+    out = []
+    for kind in kinds:
+        for seed in seeds:
+            start = time.perf_counter()
+            train = ~test
+            pipe = fit_model(kind, files[train], target[train], speaker[train], seed, epochs, cache)
+            fit_s = time.perf_counter() - start
+            audio, spans, order = speaker_recording(files[test], np.random.default_rng(seed))
+            utts = list(files[test][order])
+            truth = target[test][order]
+            in_context = call_with_groups(pipe, "predict", utts, groups=[held_out] * len(utts))
+            result = {}
+            for context in ("recording", "window"):
+                timeline = predict_timeline(pipe, audio, context=context)
+                labels = np.asarray(utterance_labels(timeline, spans))
+                counts = {str(c): int(np.sum(labels == c)) for c in pipe.classes_}
+                result[context] = {
+                    "agreement": round(float(np.mean(labels == in_context)), 4),
+                    "accuracy": round(float(np.mean(labels == truth)), 4),
+                    "labels": counts,
+                }
+            if kind == "cnn":  # the cause of the lost emotion: windows with their pauses
+                import sklearn_ser._timeline as module
+
+                keep_speech = module._keep_speech
+                module._keep_speech = lambda *a: lambda *b: None
+                try:
+                    timeline = predict_timeline(pipe, audio, context="recording")
+                finally:
+                    module._keep_speech = keep_speech
+                labels = np.asarray(utterance_labels(timeline, spans))
+                result["recording_with_pauses"] = {
+                    "agreement": round(float(np.mean(labels == in_context)), 4),
+                    "accuracy": round(float(np.mean(labels == truth)), 4),
+                    "labels": {str(c): int(np.sum(labels == c)) for c in pipe.classes_},
+                }
+            r = {
+                "commit": commit(),
+                "date": date.today().isoformat(),
+                "corpus": corpus,
+                "held_out": held_out,
+                "model": kind,
+                "epochs": epochs if kind == "cnn" else None,
+                "seed": int(seed),
+                "n_utterances": len(utts),
+                "audio_s": round(len(audio) / SR, 1),
+                "predict_accuracy": round(float(np.mean(in_context == truth)), 4),
+                "predict_labels": {str(c): int(np.sum(in_context == c)) for c in pipe.classes_},
+                "true_labels": {str(c): int(np.sum(truth == c)) for c in pipe.classes_},
+                **{f"{k}_{m}": v[m] for k, v in result.items() for m in v},
+                "fit_s": round(fit_s, 1),
+            }
+            print(json.dumps(r), flush=True)
+            out.append(r)
+            if record:
+                append_json(f"{NAME}_agreement", r)
+    return out
+
+
+def report_agreement() -> str:
+    path = RESULTS / f"{NAME}_agreement.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [
+        [
+            r["date"],
+            r["commit"],
+            f"{r['corpus']} {r['held_out']}",
+            r["model"] + (f" ({r['epochs']} epochs)" if r.get("epochs") else ""),
+            r["seed"],
+            r["n_utterances"],
+            f"{100 * r['recording_agreement']:.1f}",
+            f"{100 * r['window_agreement']:.1f}",
+            f"{100 * r['predict_accuracy']:.1f}",
+            f"{100 * r['recording_accuracy']:.1f}",
+            f"{r['recording_labels'].get('anger', 0)} / {r['predict_labels'].get('anger', 0)}",
+            (
+                f"{100 * r['recording_with_pauses_agreement']:.1f} "
+                f"(anger {r['recording_with_pauses_labels'].get('anger', 0)})"
+                if "recording_with_pauses_agreement" in r
+                else ""
+            ),
+        ]
+        for r in records
+    ]
+    table = rst_table(
+        [
+            "date",
+            "commit",
+            "held-out speaker",
+            "model",
+            "seed",
+            "utterances",
+            "agreement, recording (%)",
+            "agreement, window (%)",
+            "predict accuracy (%)",
+            "timeline accuracy (%)",
+            "anger: timeline / predict",
+            "CNN windows with their pauses (%)",
+        ],
+        rows,
+    )
+    text = (
+        ".. Generated by benchmarks/timeline.py --agreement; do not edit.\n\n"
+        "One held-out speaker's utterances (random order, pauses of 0.5-3 s, 1.2 s of silence\n"
+        "first) as one recording, through ``predict_timeline`` with a model trained on the\n"
+        "other speakers of the corpus. Each utterance's timeline label is the emotion covering\n"
+        "most of it; agreement: the share of utterances where it equals ``predict`` of the\n"
+        "same files with the speaker's context (``groups``); recording / window: the\n"
+        "timeline's ``context``. Accuracies against the corpus labels. Last column: the CNN\n"
+        "as earlier versions fed it, each window with its pauses (the cause of the lost\n"
+        "anger).\n\n"
+        f"{table}\n"
+    )
+    (RESULTS / f"{NAME}_agreement.rst").write_text(text)
+    return text
+
+
+# --------------------------------------------------------------------------- window edges
+def run_edges(corpus: str, held_out: str, record: bool) -> dict:
+    """Window features from the recording's shared frames against the window analysed
+    alone, in units of each feature's spread over the recording's windows; the same for
+    the window alone shifted by one 10 ms frame, as a reference of what a tiny change of
+    the window does."""
+    import numpy as np
+
+    from sklearn_ser import FunctionalsExtractor, MelSpectrogramExtractor
+    from sklearn_ser._timeline import _frames_once, _LLDFrames, _LogMelFrames, _window_starts
+
+    bunch = load(corpus)
+    files = np.asarray(bunch.filenames)[np.asarray(bunch.speaker) == held_out]
+    audio, _, _ = speaker_recording(files, np.random.default_rng(0))
+    win, hop = 3 * SR, SR * 3 // 2
+    starts = _window_starts(len(audio), win, hop)[:-1]
+    rows = np.arange(len(starts))
+    out = {
+        "commit": commit(),
+        "date": date.today().isoformat(),
+        "corpus": corpus,
+        "held_out": held_out,
+        "audio_s": round(len(audio) / SR, 1),
+        "windows": len(rows),
+    }
+    fx = FunctionalsExtractor().fit([audio[:win]])
+    shared = np.concatenate(
+        [
+            X
+            for _, X in _frames_once(
+                _LLDFrames(fx), iter([audio]), starts, win, rows, lambda *a: None, 64
+            )
+        ]
+    )
+    alone = fx.transform([audio[s : s + win] for s in starts])
+    shifted = fx.transform([audio[s + 160 : s + 160 + win] for s in starts])
+    spread = np.maximum(alone.std(axis=0), 1e-12)
+    informative = alone.std(axis=0) > 1e-9 * np.maximum(np.abs(alone).mean(axis=0), 1e-9)
+    for name, other in (("shared", shared), ("shifted_10ms", shifted)):
+        z = (np.abs(other - alone) / spread)[:, informative]
+        out[f"functionals_{name}"] = {
+            q: round(float(np.percentile(z, p)), 4)
+            for q, p in (("median", 50), ("p90", 90), ("p99", 99))
+        }
+    mx = MelSpectrogramExtractor(max_frames=300).fit([audio[:win]])
+    mel = _LogMelFrames(mx)
+    length = mx._target_length  # the CNN's window: exactly its input
+    maps = np.concatenate(
+        [X for _, X in _frames_once(mel, iter([audio]), starts, length, rows, lambda *a: None, 64)]
+    )
+    maps_alone = mx.transform([audio[s : s + length] for s in starts])
+    diff = np.abs(maps - maps_alone)
+    out["logmel_max_db"] = {
+        "edge_frames": round(float(max(diff[..., :2].max(), diff[..., -2:].max())), 3),
+        "inner_frames": round(float(diff[..., 2:-2].max()), 5),
+    }
+    print(json.dumps(out), flush=True)
+    if record:
+        append_json(f"{NAME}_edges", out)
+        records = [
+            json.loads(line)
+            for line in (RESULTS / f"{NAME}_edges.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
+        rows_ = [
+            [
+                r["date"],
+                r["commit"],
+                f"{r['corpus']} {r['held_out']}",
+                r["windows"],
+                *(
+                    f"{r[f'functionals_{k}'][q]:.3f}"
+                    for k in ("shared", "shifted_10ms")
+                    for q in ("median", "p90", "p99")
+                ),
+                f"{r['logmel_max_db']['inner_frames']:.4f}",
+                f"{r['logmel_max_db']['edge_frames']:.1f}",
+            ]
+            for r in records
+        ]
+        table = rst_table(
+            [
+                "date",
+                "commit",
+                "recording",
+                "windows",
+                "shared: median",
+                "p90",
+                "p99",
+                "shifted 10 ms: median",
+                "p90",
+                "p99",
+                "log-mel, inner frames (dB)",
+                "edge frames (dB)",
+            ],
+            rows_,
+        )
+        (RESULTS / f"{NAME}_edges.rst").write_text(
+            ".. Generated by benchmarks/timeline.py --edges; do not edit.\n\n"
+            "3 s windows every 1.5 s over one speaker's utterances with pauses. Functionals:\n"
+            "|shared - alone| / spread, the window's functionals from the recording's frames\n"
+            "(``predict_timeline``) against the window analysed alone, each feature in units\n"
+            "of its standard deviation over the windows (constant features left out),\n"
+            "percentiles over windows and features; beside it the same for the window alone\n"
+            "moved by one 10 ms frame, for scale. Log-mel: the largest difference (dB) of\n"
+            "the window's map from the shared frames and from the window alone, in its two\n"
+            "first and last frames and in the others.\n\n" + table + "\n"
+        )
+    return out
 
 
 def report() -> str:
@@ -238,7 +670,42 @@ def main() -> None:
         "--where", default="2-core VM, shared", help="a few words on the machine, for the table"
     )
     parser.add_argument("--measure", nargs=2, metavar=("MODEL", "AUDIO"), help=argparse.SUPPRESS)
+    parser.add_argument("--vad", action="store_true", help="speech detection F1 in noise")
+    parser.add_argument("--corpora", default="emodb,emovo")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--utterances", type=int, default=80)
+    parser.add_argument("--agreement", action="store_true", help="timeline vs predict")
+    parser.add_argument("--edges", action="store_true", help="window edges vs window alone")
+    parser.add_argument("--corpus", default="emodb")
+    parser.add_argument("--held-out", default="16")
+    parser.add_argument("--models", default="functionals,cnn")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--cache", default=None, help="folder for trained CNNs (reused)")
     args = parser.parse_args()
+    if args.edges:
+        run_edges(args.corpus, args.held_out, not args.no_record)
+        return
+    if args.agreement:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        seeds = [int(s) for s in args.seeds.split(",")]
+        kinds = args.models.split(",")
+        run_agreement(
+            args.corpus, args.held_out, kinds, seeds, args.epochs, not args.no_record, args.cache
+        )
+        if not args.no_record:
+            print(report_agreement())
+        return
+    if args.vad:
+        import torch
+
+        torch.set_num_threads(1)
+        seeds = [int(s) for s in args.seeds.split(",")]
+        run_vad(args.corpora.split(","), seeds, args.utterances, not args.no_record)
+        if not args.no_record:
+            print(report_vad())
+        return
     if args.measure:
         measure(*args.measure, args.threads, args.window, args.hop)
         return

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, append_json, load, md_table, rst_table, stamp
 
 from sklearn_ser import make_ser_pipeline
+from sklearn_ser.ensemble import LateFusionClassifier
 from sklearn_ser.model_selection import evaluate_speaker_independent
 from sklearn_ser.models import SpecAugment
 
@@ -81,24 +81,6 @@ CANDIDATES["speaker-softmax-specaugment"] = {
 }
 
 
-class LateFusion(ClassifierMixin, BaseEstimator):
-    """Averages the class probabilities of independently trained pipelines."""
-
-    def __init__(self, pipelines):
-        self.pipelines = pipelines
-
-    def fit(self, X, y, groups=None):
-        self.pipelines_ = [clone(p).fit(X, y, classifier__groups=groups) for p in self.pipelines]
-        self.classes_ = self.pipelines_[0].classes_
-        return self
-
-    def predict_proba(self, X, groups=None):
-        return np.mean([p.predict_proba(X, groups=groups) for p in self.pipelines_], axis=0)
-
-    def predict(self, X, groups=None):
-        return self.classes_[self.predict_proba(X, groups=groups).argmax(axis=1)]
-
-
 # Late fusion of the log-mel and the MFCC model (two trainings per fold).
 FUSIONS = {"fusion-logmel-mfcc": ("speaker-softmax", "speaker-softmax-mfcc-static")}
 
@@ -106,7 +88,7 @@ FUSIONS = {"fusion-logmel-mfcc": ("speaker-softmax", "speaker-softmax-mfcc-stati
 def make(name_or_params):
     if isinstance(name_or_params, str):
         if name_or_params in FUSIONS:
-            return LateFusion([make(CANDIDATES[n]) for n in FUSIONS[name_or_params]])
+            return LateFusionClassifier([(n, make(CANDIDATES[n])) for n in FUSIONS[name_or_params]])
         name_or_params = CANDIDATES[name_or_params]
     params = dict(name_or_params)
     extractor_params = {k: params.pop(k) for k in ("normalize", "deltas") if k in params}

@@ -20,6 +20,8 @@ _LAZY = {
     "audio_durations": "._audio",
     "as_audio_sources": "._audio",
     "detect_speech": "._audio",
+    "speech_activity": "._audio",
+    "has_speech": "._audio",
     "NoSpeechWarning": "._audio",
     "predict_timeline": "._timeline",
     "Timeline": "._timeline",
@@ -36,10 +38,12 @@ _LAZY = {
     "LateFusionClassifier": ".ensemble",
     "SERClassifier": "._estimator",
     "make_ser_pipeline": "._pipeline",
+    "SERPipeline": "._pipeline",
     "save_model": "._persistence",
     "load_model": "._persistence",
 }
 _SUBMODULES = {
+    "augment",
     "datasets",
     "ensemble",
     "features",

@@ -1,86 +1,68 @@
 """SERClassifier: a scikit-learn classifier that trains the library's CNNs with skorch.
 
-The estimator holds the parameters, validates them (one constraints table), computes the
-input statistics (:mod:`sklearn_ser.preprocessing`, the one place speaker statistics live)
-and trains in a few named steps; the skorch net, its losses, training step and checkpoint
-callback are in :mod:`sklearn_ser._net`.
+The estimator holds the parameters, validates them (one constraints table) and fits in a
+few named steps. Speaker statistics come from :mod:`sklearn_ser.preprocessing` (the one
+place they are computed, through the scaler's public interface); the skorch net, its
+dataset, losses, training step, callbacks and their assembly are in :mod:`sklearn_ser._net`.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
 import os
-import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import Callback, EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring
-from skorch.helper import predefined_split
 from torch import nn
-from torch.utils.data import Subset
 
 from ._device import resolve_device
+from ._groups import check_groups
 
 # _SERNet & co. are also reachable here, where models pickled before the split look for them.
 from ._net import (
     OPTIMIZERS,
-    _AcceleratedSERNet,
+    _AcceleratedSERNet,  # noqa: F401
     _ArrayDataset,
-    _Checkpoint,
-    _SERNet,
+    _Checkpoint,  # noqa: F401
+    _input_statistics,
+    _NetMixin,
+    _RandomSpeakerContext,  # noqa: F401
+    _scaler_view,
+    _SERNet,  # noqa: F401
     _softmax,
-    _valid_ua,
+    _training_data,
+    _validation_split,
 )
-from .models import MultitaskCNN
-from .preprocessing import SpeakerStandardScaler, SpeakerStatistics, _check_groups, _moments
+from ._param_validation import SubclassOf
+from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStatistics
 
 __all__ = ["SERClassifier"]
 
-# Utterances of the training average that each speaker's statistics are shrunk toward.
-_PRIOR_UTTERANCES = 5
-# Weight of the reconstruction loss when lambda_recon="auto" and the module has a decoder.
-_AUTO_LAMBDA_RECON = 0.1
-# Parameters routed to the skorch net, as skorch names them.
-_ROUTED_PREFIXES = (
-    "module__",
-    "optimizer__",
-    "iterator_train__",
-    "iterator_valid__",
-    "callbacks__",
-    "criterion__",
-)
+# The former name of the shrinkage prior, for _persistence.py until it has switched to
+# preprocessing.DEFAULT_PRIOR_UTTERANCES; remove after.
+_PRIOR_UTTERANCES = DEFAULT_PRIOR_UTTERANCES
 
 
-class _SubclassOf(HasMethods):
-    """Parameter constraint: a class derived from ``base`` (e.g. a torch.nn.Module class).
-
-    Derives from scikit-learn's ``HasMethods`` only so that its parameter validation
-    accepts it as a constraint object.
-    """
-
-    def __init__(self, base: type, description: str):
-        super().__init__(["__call__"])
-        self.base = base
-        self.description = description
-
-    def is_satisfied_by(self, val: Any) -> bool:
-        return isinstance(val, type) and issubclass(val, self.base)
-
-    def __str__(self) -> str:
-        return self.description
-
-
-class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class SERClassifier(
+    _NetMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    ClassifierMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Speech emotion classifier: a CNN trained with softmax, center loss and reconstruction.
 
     A scikit-learn estimator that builds and trains a skorch net in :meth:`fit`. The
@@ -98,14 +80,9 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     :meth:`transform` returns the embeddings, so the classifier can stand mid-pipeline
     before any other estimator.
 
-    **Speaker context.** A prediction depends only on the sample itself, whatever else is
-    in ``X``, unless the caller passes ``groups`` (speaker ids) to say which samples share
-    a speaker. ``fit``, ``predict``, ``predict_proba``, ``transform`` and ``score`` request
-    ``groups`` through scikit-learn's metadata routing, so with
-    ``sklearn.set_config(enable_metadata_routing=True)`` speaker ids given to a
-    :class:`~sklearn.pipeline.Pipeline`, :class:`~sklearn.model_selection.GridSearchCV`,
-    :func:`~sklearn.model_selection.cross_validate` or
-    :class:`~sklearn.ensemble.StackingClassifier` reach the classifier.
+    **Speaker context.** A prediction depends only on the sample itself unless the caller
+    passes ``groups`` (speaker ids) to say which samples share a speaker; every method
+    requests them through scikit-learn's metadata routing (see ``standardize``).
 
     Parameters
     ----------
@@ -144,6 +121,13 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     augment : callable or None, default=None
         Applied to each training batch (a tensor), e.g.
         :class:`~sklearn_ser.models.SpecAugment`.
+    mixup_alpha : float, default=0.0
+        Mixup (Zhang et al., ICLR 2018) of the standardised training inputs: each batch
+        mixed with a shuffled copy of itself, and its cross-entropy likewise, by a weight
+        drawn from Beta(alpha, alpha). 0: off.
+    ema_decay : float or None, default=None
+        Keep an exponential moving average of the weights over the training steps with
+        this decay (e.g. 0.999), instead of the last weights. None: off.
     window_frames : int or None, default=None
         Train on random windows of this many frames (a random time shift per sample and
         epoch; with wrap-padded features, a cyclic shift of the utterance) and predict by
@@ -242,6 +226,14 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     sklearn_ser.make_ser_pipeline : the recommended extractor + classifier pipeline.
     sklearn_ser.models.MultitaskCNN : the default module.
 
+    References
+    ----------
+    .. [1] Tripathi et al., "Learning discriminative features using center loss and
+       reconstruction as regularizer for speech emotion recognition", IJCAI 2019
+       workshop (AI in Affective Computing), PMLR 122.
+    .. [2] Y. Wen, K. Zhang, Z. Li and Y. Qiao, "A discriminative feature learning approach
+       for deep face recognition", ECCV 2016 (center loss).
+
     Examples
     --------
     >>> import numpy as np
@@ -266,7 +258,7 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     __metadata_request__score: ClassVar[dict] = {"groups": True}
 
     _parameter_constraints: ClassVar[dict] = {
-        "module": [None, _SubclassOf(nn.Module, "a torch.nn.Module class")],
+        "module": [None, SubclassOf(nn.Module, "a torch.nn.Module class")],
         "lambda_center": [Interval(Real, 0, None, closed="left")],
         "center_alpha": [Interval(Real, 0, 1, closed="both")],
         "lambda_recon": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
@@ -275,13 +267,15 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [
             StrOptions(set(OPTIMIZERS)),
-            _SubclassOf(torch.optim.Optimizer, "a torch.optim.Optimizer class"),
+            SubclassOf(torch.optim.Optimizer, "a torch.optim.Optimizer class"),
         ],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine"}), None],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "augment": [callable, None],
+        "mixup_alpha": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "window_frames": [Interval(Integral, 1, None, closed="left"), None],
         "standardize": [StrOptions({"corpus", "speaker"})],
         "speaker_context": [StrOptions({"full", "random"})],
@@ -313,6 +307,8 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         class_weight: Any = None,
         label_smoothing: float = 0.0,
         augment: Any = None,
+        mixup_alpha: float = 0.0,
+        ema_decay: float | None = None,
         window_frames: int | None = None,
         standardize: str = "corpus",
         speaker_context: str = "full",
@@ -341,6 +337,8 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.augment = augment
+        self.mixup_alpha = mixup_alpha
+        self.ema_decay = ema_decay
         self.window_frames = window_frames
         self.standardize = standardize
         self.speaker_context = speaker_context
@@ -356,79 +354,6 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         # skorch-style routed parameters are validated in fit, like every other one.
         vars(self).update(kwargs)
-
-    # ---------------------------------------------------------------- parameters
-    def _routed_params(self) -> dict:
-        # Everything set by __init__ beyond its named parameters came in through **kwargs.
-        named = set(self._get_param_names())
-        return {
-            k: v
-            for k, v in vars(self).items()
-            if k not in named and not k.startswith("_") and not k.endswith("_")
-        }
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Get parameters, including the skorch-routed ``module__*`` and similar ones.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the parameters of nested estimators.
-
-        Returns
-        -------
-        params : dict
-        """
-        params = super().get_params(deep=deep)
-        params.update(self._routed_params())
-        return params
-
-    def set_params(self, **params: Any) -> SERClassifier:
-        """Set parameters, including skorch-routed ones such as ``module__channels``.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : SERClassifier
-        """
-        routed = {k: v for k, v in params.items() if k.startswith(_ROUTED_PREFIXES)}
-        vars(self).update(routed)
-        rest = {k: v for k, v in params.items() if k not in routed}
-        if rest:
-            super().set_params(**rest)
-        return self
-
-    def _validate_params(self) -> None:
-        # The constraints table, then the skorch-routed names it cannot list.
-        super()._validate_params()
-        bad = [k for k in self._routed_params() if not k.startswith(_ROUTED_PREFIXES)]
-        if bad:
-            raise ValueError(
-                f"SERClassifier got unexpected keyword argument(s) {bad}; extra parameters "
-                f"must start with one of {list(_ROUTED_PREFIXES)}."
-            )
-
-    def _module(self) -> type:
-        return self.module or MultitaskCNN
-
-    def _has_decoder(self) -> bool:
-        """Whether the module is built with a decoder (a ``reconstruct`` switch, not off)."""
-        module = self._module()
-        try:
-            takes = "reconstruct" in inspect.signature(module).parameters
-        except (TypeError, ValueError):
-            takes = False
-        return takes and self._routed_params().get("module__reconstruct", True) is not False
-
-    def _lambda_recon(self) -> float:
-        """``lambda_recon`` with "auto" resolved for the module."""
-        if self.lambda_recon == "auto":
-            return _AUTO_LAMBDA_RECON if self._has_decoder() else 0.0
-        return float(self.lambda_recon)
 
     # ---------------------------------------------------------------- data
     def _validate_X(self, X: Any, reset: bool, y: Any = None) -> Any:
@@ -447,9 +372,6 @@ class SERClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 "(n_mels, max_frames...) as in fit."
             )
         return (X, y) if y is not None else X
-
-    def _resolve_device(self) -> str:
-        return resolve_device(self.device, "SERClassifier")
 
     # ---------------------------------------------------------------- fit steps
     @_fit_context(prefer_skip_nested_validation=True)
@@ -477,15 +399,18 @@ n_bins, n_frames) or (n_samples, n_features)
         self : SERClassifier
             The fitted classifier.
         """
-        X, y_encoded, groups = self._check_training_data(X, y, groups)
+        X, y, groups = self._check_training_data(X, y, groups)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        statistics = self._fit_statistics(X, groups)
-        self.device_ = self._resolve_device()
-        train_data, valid_data, y_train = self._split_training_data(
-            X, y_encoded, groups, statistics, rng, seed
+        self.device_ = resolve_device(self.device, "SERClassifier")
+        self.scaler_, statistics = _input_statistics(
+            X, groups, self.standardize, self.speaker_context
         )
-        context = statistics if isinstance(statistics, _RandomSpeakerContext) else None
+        split = None
+        if self.early_stopping:
+            split_seed = rng.randint(np.iinfo(np.int32).max)
+            split = _validation_split(y, groups, self.validation_fraction, split_seed)
+        train_data, valid_data, y_train, context = _training_data(X, y, statistics, seed, split)
         self.net_ = self._build_net(y_train, valid_data, context)
         self._train(train_data, seed)
         return self
@@ -502,7 +427,7 @@ n_bins, n_frames) or (n_samples, n_features)
                 f"SERClassifier needs samples of at least 2 classes; y has only one class: "
                 f"{self.classes_[0]!r}."
             )
-        groups = _check_groups(groups, len(y))
+        groups = check_groups(groups, len(y))
         self.input_shape_ = tuple(X.shape[1:])
         if self.window_frames is not None and X.ndim != 3:
             raise ValueError(
@@ -511,240 +436,29 @@ n_bins, n_frames) or (n_samples, n_features)
             )
         return X, y_encoded.astype(np.int64), groups
 
-    def _fit_statistics(self, X: np.ndarray, groups: np.ndarray | None) -> Any:
-        """Fit ``scaler_``; with ``standardize="speaker"``, each training row's statistics.
-
-        One pass over ``X`` (possibly a memory map) gives the training statistics and each
-        training speaker's, with :mod:`sklearn_ser.preprocessing`'s code. The statistics are
-        kept in float32 precision, the precision the network computes in.
-        """
-        moments = _moments(X, groups)
-        scaler = SpeakerStandardScaler(prior_utterances=_PRIOR_UTTERANCES)
-        scaler.n_features_in_ = X.shape[-2]
-        scaler._fit_moments(moments, fitted_with_groups=groups is not None)
-        for name in ("mean_", "scale_", "speaker_scale_"):
-            setattr(scaler, name, getattr(scaler, name).astype(np.float32).astype(np.float64))
-        self.scaler_ = scaler
-        if self.standardize != "speaker":
-            return None
-        if groups is None:
-            warnings.warn(
-                "SERClassifier(standardize='speaker') was fitted without groups, so every "
-                "training sample was standardised alone and the within-speaker spread is "
-                "unknown: pass fit(X, y, groups=speaker_ids), or in a pipeline or search enable "
-                "metadata routing (sklearn.set_config(enable_metadata_routing=True)) and pass "
-                "groups=speaker_ids to its fit.",
-                UserWarning,
-                stacklevel=4,  # the caller of fit, past fit and the _fit_context wrapper
-            )
-        if self.speaker_context == "random" and groups is not None:
-            return _RandomSpeakerContext(scaler, _moments(X, None), moments.codes)
-        return scaler._shrunk_statistics(moments)
-
-    def _split_training_data(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        groups: np.ndarray | None,
-        statistics: Any,
-        rng: np.random.RandomState,
-        seed: int,
-    ) -> tuple:
-        """Training and validation datasets: lazy views of ``X``, never a copy."""
-        context = None
-        if isinstance(statistics, _RandomSpeakerContext):
-            context, statistics = statistics, statistics.draw(seed, epoch=0)
-        full = _ArrayDataset(X, y, statistics=statistics)
-        if context is not None:
-            context.attach(full, seed)
-        if not self.early_stopping:
-            return full, None, y
-        train_idx, valid_idx = self._split(y, groups, rng)
-        return Subset(full, train_idx), Subset(full, valid_idx), y[train_idx]
-
-    def _split(
-        self, y: np.ndarray, groups: np.ndarray | None, rng: np.random.RandomState
-    ) -> tuple[np.ndarray, np.ndarray]:
-        seed = rng.randint(np.iinfo(np.int32).max)
-        if groups is not None:
-            if len(np.unique(groups)) < 2:
-                raise ValueError(
-                    "early_stopping with groups needs at least 2 distinct groups (speakers) "
-                    "to hold some out for validation."
-                )
-            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
-            return next(splitter.split(y, y, groups))
-        warnings.warn(
-            "early_stopping without groups: the validation split mixes speakers, so early "
-            "stopping favours speaker-dependent models. Pass fit(X, y, groups=speakers).",
-            UserWarning,
-            stacklevel=5,
-        )
-        try:
-            splitter = StratifiedShuffleSplit(
-                1, test_size=self.validation_fraction, random_state=seed
-            )
-            return next(splitter.split(y, y))
-        except ValueError:  # a class too small to stratify
-            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
-            return next(splitter.split(y, y, np.arange(len(y))))
-
-    def _build_callbacks(self, with_validation: bool, context: Any = None) -> list:
-        callbacks: list = [("train_ce", PassthroughScoring("train_ce", on_train=True))]
-        if context is not None:  # speaker_context="random": new statistics every epoch
-            callbacks.insert(0, ("speaker_context", context))
-        if self.lambda_center > 0:
-            callbacks.append(("train_center", PassthroughScoring("train_center", on_train=True)))
-        if self._lambda_recon() > 0:
-            callbacks.append(("train_recon", PassthroughScoring("train_recon", on_train=True)))
-        if with_validation:
-            callbacks += [
-                (
-                    "valid_ua",
-                    EpochScoring(_valid_ua, lower_is_better=False, name="valid_ua"),
-                ),
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_ua",
-                        lower_is_better=False,
-                        patience=self.n_iter_no_change,
-                        threshold=0.0,
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
-                ),
-            ]
-        if self.lr_schedule == "cosine":
-            callbacks.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs
-                    ),
-                )
-            )
-        if self.checkpoint is not None:  # after the LR schedule, whose state it restores
-            identity = {
-                "classes": _json_list(self.classes_),
-                "input_shape": list(self.input_shape_),
-            }
-            callbacks.append(("checkpoint", _Checkpoint(self.checkpoint, identity)))
-        return callbacks + list(self.callbacks or [])
-
-    def _build_net(self, y: np.ndarray, valid_data: Any, context: Any = None) -> _SERNet:
-        """The skorch net for this classifier's parameters (``y``: training class indices).
-
-        ``valid_data``: the early-stopping validation set, or None; ``context``: the
-        callback of ``speaker_context="random"``, or None.
-        """
-        n_classes = len(self.classes_)
-        weight = None
-        if self.class_weight == "balanced":
-            # n / (n_classes * count), as scikit-learn's "balanced"; a class absent from
-            # the training part (all its speakers held out) gets weight as if seen once.
-            counts = np.maximum(np.bincount(y, minlength=n_classes), 1)
-            weight = torch.as_tensor(len(y) / (n_classes * counts), dtype=torch.float32)
-        elif isinstance(self.class_weight, dict):
-            weight = torch.as_tensor(
-                [float(self.class_weight.get(c, 1.0)) for c in self.classes_], dtype=torch.float32
-            )
-        # A batch of one sample breaks batch norm in training; drop such a remainder.
-        drop_last = len(y) % self.batch_size == 1 and len(y) > self.batch_size
-        module = self._module()
-        lambda_recon = self._lambda_recon()
-        shape = self.input_shape_
-        if self.window_frames is not None and shape[-1] > self.window_frames:
-            shape = (*shape[:-1], self.window_frames)
-        train_split = None if valid_data is None else predefined_split(valid_data)
-        params = {
-            "module": module,
-            "module__n_classes": n_classes,
-            "module__input_shape": shape,
-            "criterion": nn.CrossEntropyLoss,
-            "criterion__weight": weight,
-            "criterion__label_smoothing": float(self.label_smoothing),
-            "optimizer": OPTIMIZERS.get(self.optimizer, self.optimizer),
-            "optimizer__weight_decay": float(self.weight_decay),
-            "lr": float(self.lr),
-            "max_epochs": int(self.max_epochs),
-            "batch_size": int(self.batch_size),
-            "iterator_train__shuffle": True,
-            "iterator_train__drop_last": drop_last,
-            "train_split": train_split,
-            "callbacks": self._build_callbacks(train_split is not None, context),
-            "predict_nonlinearity": _softmax,
-            "dataset": _ArrayDataset,
-            "classes": np.arange(n_classes),
-            "device": self.device_,
-            "verbose": int(self.verbose),
-            "lambda_center": float(self.lambda_center),
-            "center_alpha": float(self.center_alpha),
-            "lambda_recon": lambda_recon,
-            "augment": self.augment,
-            "mixed_precision": bool(self.mixed_precision),
-            # With speaker standardisation the dataset has already standardised each row.
-            "input_mean": self.feature_mean_ if self.standardize == "corpus" else None,
-            "input_scale": self.feature_scale_,
-            "window_frames": self.window_frames,
-        }
-        # Without a reconstruction loss, a decoder is dead weight: don't build it.
-        if lambda_recon == 0 and "reconstruct" in inspect.signature(module).parameters:
-            params["module__reconstruct"] = False
-        params.update(self._routed_params())
-        if self.accelerator is not None:
-            params["device"] = None
-            return _AcceleratedSERNet(accelerator=self.accelerator, **params)
-        return _SERNet(**params)
-
-    def _train(self, train_data: Any, seed: int) -> None:
-        """Initialise the net and train it, in a random stream of its own (``seed``).
-
-        A checkpoint, if any, is restored by its callback when training begins.
-        """
-        devices = [torch.device(self.device_)] if self.device_.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self.net_.initialize()
-            self.embedding_dim_ = self.net_.center_loss_.embedding_dim
-            self.net_.partial_fit(train_data, None)
-
-    # ---------------------------------------------------------------- fitted statistics
-    @property
-    def feature_mean_(self) -> np.ndarray:
-        """Per-bin mean of the training data (float32)."""
-        check_is_fitted(self, "scaler_")
-        return self.scaler_.mean_.astype(np.float32)
-
-    @property
-    def feature_scale_(self) -> np.ndarray:
-        """Per-bin standard deviation of the training data (float32)."""
-        check_is_fitted(self, "scaler_")
-        return self.scaler_.scale_.astype(np.float32)
-
-    @property
-    def speaker_scale_(self) -> np.ndarray:
-        """Per-bin standard deviation within a training speaker (float32)."""
-        check_is_fitted(self, "scaler_")
-        return self.scaler_.speaker_scale_.astype(np.float32)
-
-    @property
-    def history_(self) -> Any:
-        """The skorch History of the last fit (one dict per epoch)."""
-        check_is_fitted(self, "net_")
-        return self.net_.history
+    # Fitted statistics, float32 views of scaler_'s.
+    feature_mean_ = _scaler_view("mean_", "Per-bin mean of the training data (float32).")
+    feature_scale_ = _scaler_view("scale_", "Per-bin standard deviation of the training data.")
+    speaker_scale_ = _scaler_view("speaker_scale_", "Per-bin spread within a training speaker.")
 
     # ---------------------------------------------------------------- predict
-    def _forward(self, X: Any, groups: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(
+        self, X: Any, groups: Any = None, statistics: SpeakerStatistics | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        groups = _check_groups(groups, len(X))
+        groups = check_groups(groups, len(X))
         data = X
         if self.standardize == "speaker":
-            # groups=None: every sample with its own statistics, independent of the batch.
-            data = _ArrayDataset(X, statistics=self.scaler_.speaker_statistics(X, groups))
-        logits, embedding = self.net_.forward(data, training=False, device="cpu")
-        return logits, embedding
+            if statistics is None:  # groups=None: each sample alone, whatever the batch
+                statistics = self.scaler_.speaker_statistics(X, groups)
+            elif statistics.codes.shape != (len(X),):
+                raise ValueError(
+                    f"statistics.codes must have one entry per sample of X ({len(X)}), got "
+                    f"shape {statistics.codes.shape}."
+                )
+            data = _ArrayDataset(X, statistics=statistics)
+        return self.net_.forward(data, training=False, device="cpu")
 
     def predict_proba(self, X: Any, groups: Any = None) -> np.ndarray:
         """Class probabilities.
@@ -763,6 +477,47 @@ n_bins, n_frames) or (n_samples, n_features)
             Rows sum to 1, columns in ``classes_`` order.
         """
         logits, _ = self._forward(X, groups)
+        return _softmax(logits).numpy().astype(np.float64)
+
+    def predict_proba_with_statistics(self, X: Any, statistics: SpeakerStatistics) -> np.ndarray:
+        """Class probabilities, each row standardised with the speaker statistics given.
+
+        For statistics known beyond ``X``: a long recording classified window batch by
+        window batch with the statistics of all its windows
+        (:func:`~sklearn_ser.predict_timeline`), or a speaker's files classified in parts.
+        ``predict_proba(X, groups)`` is ``predict_proba_with_statistics(X,
+        scaler_.speaker_statistics(X, groups))``. With ``standardize="corpus"`` the
+        statistics are ignored and the training set's are used, as in :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like
+            Features of the shape seen in :meth:`fit`.
+        statistics : SpeakerStatistics
+            ``codes`` of shape (n_samples,) indexing the rows of ``mean`` and ``scale``
+            (n_speakers, n_bins), e.g. from ``scaler_.statistics_from_moments``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser import SERClassifier
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(8, 4, 6)).astype(np.float32)
+        >>> y, speakers = np.array([0, 1] * 4), np.repeat([0, 1], 4)
+        >>> clf = SERClassifier(standardize="speaker", max_epochs=1, module__channels=(4,),
+        ...                     random_state=0).fit(X, y, groups=speakers)
+        >>> moments = SpeakerStandardScaler.moments(X, speakers)  # e.g. summed over parts
+        >>> stats = clf.scaler_.statistics_from_moments(moments)
+        >>> bool(np.allclose(clf.predict_proba_with_statistics(X, stats),
+        ...                  clf.predict_proba(X, groups=speakers)))
+        True
+        """
+        logits, _ = self._forward(X, statistics=statistics)
         return _softmax(logits).numpy().astype(np.float64)
 
     def predict(self, X: Any, groups: Any = None) -> np.ndarray:
@@ -841,20 +596,10 @@ n_bins, n_frames) or (n_samples, n_features)
         """
         return self.fit(X, y, groups=groups).transform(X, groups=groups)
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the embedding dimensions: ``serclassifier0, serclassifier1, ...``.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
-        names : ndarray of str of shape (n_embedding,)
-        """
-        check_is_fitted(self, "embedding_dim_")
-        return np.asarray([f"serclassifier{i}" for i in range(self.embedding_dim_)], dtype=object)
+    @property
+    def _n_features_out(self) -> int:
+        # Names from ClassNamePrefixFeaturesOutMixin: serclassifier0, serclassifier1, ...
+        return self.embedding_dim_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -862,45 +607,3 @@ n_bins, n_frames) or (n_samples, n_features)
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.non_deterministic = self.random_state is None
         return tags
-
-
-class _RandomSpeakerContext(Callback):
-    """``speaker_context="random"``: new speaker statistics for every training row each epoch.
-
-    Row ``i`` is standardised with the statistics (shrunk as usual) of a random subset of
-    its speaker's rows that contains ``i``, of a size drawn uniformly from 1 to all. The
-    per-row moments are computed once; each epoch only sums them, so the data is read once.
-    The draws come from ``(seed, epoch)``, so a resumed run draws the same.
-    """
-
-    def __init__(self, scaler: SpeakerStandardScaler, row_moments: Any, codes: np.ndarray):
-        self.scaler = scaler
-        self.row_moments = row_moments
-        self.codes = codes
-        self.dataset: _ArrayDataset | None = None
-        self.seed = 0
-
-    def draw(self, seed: int, epoch: int) -> SpeakerStatistics:
-        """Each row's shrunk statistics over its subset (``codes`` = one row per sample)."""
-        rng = np.random.default_rng([seed, epoch])
-        return self.scaler._random_context_statistics(self.row_moments, self.codes, rng)
-
-    def attach(self, dataset: _ArrayDataset, seed: int) -> None:
-        self.dataset, self.seed = dataset, seed
-
-    def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
-        epoch = len(net.history) - 1  # skorch has opened the new epoch's row
-        if epoch == 0 or self.dataset is None:
-            return  # drawn when the dataset was made
-        stats = self.draw(self.seed, epoch)
-        self.dataset.codes = stats.codes
-        self.dataset.mean = stats.mean.astype(np.float32)
-        self.dataset.scale = stats.scale.astype(np.float32)
-
-
-def _json_list(values: np.ndarray) -> str:
-    return json.dumps([str(v) for v in values])
-
-
-def _silent(*args: Any, **kwargs: Any) -> None:
-    pass

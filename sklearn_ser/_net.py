@@ -9,30 +9,43 @@ statistics); everything torch does during training lives here:
   center loss and reconstruction, and whose training step crops, augments and updates the
   class centres; :class:`_AcceleratedSERNet` trains it through Hugging Face Accelerate;
 - :class:`_Checkpoint`: one callback that both saves the training state after every epoch
-  and restores it when training starts again.
+  and restores it when training starts again; :class:`_RandomSpeakerContext`: new speaker
+  statistics for every training row each epoch; :class:`_WeightAverage`: an exponential
+  moving average of the weights, which the trained model keeps;
+- the assembly of the net from a SERClassifier's parameters (:func:`_make_net`,
+  :func:`_callbacks`, :class:`_SkorchParams` for the ``module__*``-style parameters).
+
+Its names are private to the package's SERClassifier (:mod:`sklearn_ser._estimator`), the
+only module that imports them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring
 from skorch.dataset import Dataset, unpack_data
+from skorch.helper import predefined_split
 from skorch.hf import AccelerateMixin
 from skorch.history import History
 from skorch.utils import to_tensor
 from torch import nn
+from torch.utils.data import Subset
 
-from .models import CenterLoss, ModelOutput
-from .preprocessing import SpeakerStatistics
+from .models import CenterLoss, ModelOutput, MultitaskCNN
+from .preprocessing import SpeakerStandardScaler, SpeakerStatistics
 
 __all__: list[str] = []
 
@@ -86,15 +99,23 @@ class _ArrayDataset(Dataset):
         return X, y
 
 
+class _MixedTargets(NamedTuple):
+    """Targets of a mixup batch: ``weight * first + (1 - weight) * second``."""
+
+    first: torch.Tensor  # the dominant sample's labels (weight >= 0.5)
+    second: torch.Tensor
+    weight: float
+
+
 class _SERNet(NeuralNetClassifier):
     """skorch net whose loss is cross-entropy + center loss + reconstruction MSE.
 
     The hooks are skorch's: :meth:`initialize_criterion` adds the center loss (its centres
     are buffers, so they move with ``device`` and are saved with the weights),
     :meth:`get_loss` combines the three terms and records each in the history, and
-    :meth:`train_step_single` augments the batch, stops on a non-finite loss and applies
-    the centre update. :meth:`fit_loop` without ``epochs`` trains up to ``max_epochs`` in
-    all, so a run resumed from a :class:`_Checkpoint` trains only the epochs left.
+    :meth:`train_step_single` mixes (mixup) and augments the batch, stops on a non-finite
+    loss and applies the centre update. :meth:`fit_loop` without ``epochs`` trains up to
+    ``max_epochs`` in all, so a run resumed from a :class:`_Checkpoint` trains only the epochs left.
     """
 
     def __init__(
@@ -108,10 +129,12 @@ class _SERNet(NeuralNetClassifier):
         input_mean: Any = None,
         input_scale: Any = None,
         window_frames: int | None = None,
+        mixup_alpha: float = 0.0,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.window_frames = window_frames
+        self.mixup_alpha = mixup_alpha
         self.input_mean = input_mean
         self.input_scale = input_scale
         self.lambda_center = lambda_center
@@ -170,6 +193,21 @@ class _SERNet(NeuralNetClassifier):
         starts = torch.randint(0, n_frames - window + 1, (X.shape[0],))
         return torch.stack([x[..., int(s) : int(s) + window] for x, s in zip(X, starts)])
 
+    def _mixup(self, X: torch.Tensor, y: Any) -> tuple[torch.Tensor, Any]:
+        """Mixup (Zhang et al., 2018): each sample mixed with another of the batch.
+
+        The weight is drawn from Beta(alpha, alpha) per batch and folded to >= 0.5, so the
+        first labels are the dominant ones (those of center loss and its update).
+        """
+        if not self.mixup_alpha or len(X) < 2:
+            return X, y
+        y = to_tensor(y, device=self.device)
+        alpha = torch.tensor(float(self.mixup_alpha))
+        weight = float(torch.distributions.Beta(alpha, alpha).sample())
+        weight = max(weight, 1.0 - weight)
+        perm = torch.randperm(len(X)).to(X.device)
+        return weight * X + (1.0 - weight) * X[perm], _MixedTargets(y, y[perm], weight)
+
     def _windowed_infer(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and embeddings averaged over half-overlapping windows covering X."""
         n_frames, window = X.shape[-1], self.window_frames
@@ -212,8 +250,11 @@ class _SERNet(NeuralNetClassifier):
     ) -> torch.Tensor:
         """``CE + lambda_center * center + lambda_recon * MSE``, each part in the history."""
         logits, embedding, reconstruction = y_pred
-        y_true = to_tensor(y_true, device=self.device)
+        mixed = y_true if isinstance(y_true, _MixedTargets) else None
+        y_true = to_tensor(y_true if mixed is None else mixed.first, device=self.device)
         ce = self.criterion_(logits, y_true)
+        if mixed is not None:
+            ce = mixed.weight * ce + (1.0 - mixed.weight) * self.criterion_(logits, mixed.second)
         loss = ce
         prefix = "train" if training else "valid"
         self.history.record_batch(f"{prefix}_ce", ce.item())
@@ -237,12 +278,12 @@ class _SERNet(NeuralNetClassifier):
     def train_step_single(self, batch: Any, **fit_params: Any) -> dict:
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        Xi = self._random_crop(self.standardize(Xi))
+        Xi, targets = self._mixup(self._random_crop(self.standardize(Xi)), yi)
         X_in = self.augment(Xi) if self.augment is not None else Xi
         y_pred = self.infer(X_in, **fit_params)
         # The clean input is the reconstruction target: with augmentation the decoder
         # learns to fill in what was masked.
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss = self.get_loss(y_pred, targets, X=Xi, training=True)
         if not torch.isfinite(loss):
             epoch = len(self.history)
             batch_idx = len(self.history[-1]["batches"])
@@ -254,7 +295,8 @@ class _SERNet(NeuralNetClassifier):
         self._backward(loss)
         if self.lambda_center > 0:
             # Reduced over processes under DDP / Accelerate: one set of centres for all.
-            self.center_loss_.update_centers(y_pred.embedding, to_tensor(yi, self.device))
+            labels = targets.first if isinstance(targets, _MixedTargets) else yi
+            self.center_loss_.update_centers(y_pred.embedding, to_tensor(labels, self.device))
         return {"loss": loss, "y_pred": (y_pred.logits, y_pred.embedding)}
 
     def _backward(self, loss: torch.Tensor) -> None:
@@ -364,6 +406,9 @@ class _Checkpoint(Callback):
         if scheduler is not None:
             scheduler.lr_scheduler_.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
+        average = dict(net.callbacks_).get("weight_average")
+        if average is not None and state.get("average"):
+            average.average_, average.steps_ = state["average"], int(state["average_steps"])
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         scheduler = dict(net.callbacks_).get("lr_schedule")
@@ -376,7 +421,419 @@ class _Checkpoint(Callback):
             "rng": torch.get_rng_state(),
             "history": json.dumps(net.history.to_list()),
         }
+        average = dict(net.callbacks_).get("weight_average")
+        if average is not None and average.average_ is not None:
+            state["average"], state["average_steps"] = average.average_, average.steps_
         path = Path(self.path)
         tmp = path.with_name(path.name + ".part")
         torch.save(state, tmp)
         os.replace(tmp, path)
+
+
+class _WeightAverage(Callback):
+    """An exponential moving average of the weights, which the model keeps after training.
+
+    After every training step, each floating-point entry of the module's state (weights
+    and batch-norm statistics) moves toward its new value: ``avg += (1 - d) * (w - avg)``
+    with ``d = min(decay, (1 + t) / (10 + t))`` at step ``t``, so the first steps, whose
+    weights are far from the end, are forgotten quickly. When training ends the module
+    takes the averaged state (after early stopping's best weights, which it replaces).
+    A :class:`_Checkpoint` saves and restores the average with the rest of the state.
+
+    Parameters
+    ----------
+    decay : float
+        The decay ``d``, in (0, 1); e.g. 0.999 averages over about the last 1000 steps.
+    """
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    def initialize(self) -> _WeightAverage:
+        self.average_: dict | None = None
+        self.steps_ = 0
+        return self
+
+    def on_batch_end(self, net: Any, training: bool = False, **kwargs: Any) -> None:
+        if not training:
+            return
+        state = net.module_.state_dict()
+        self.steps_ += 1
+        if self.average_ is None:
+            self.average_ = {k: v.detach().clone() for k, v in state.items()}
+            return
+        d = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
+        with torch.no_grad():
+            for name, value in state.items():
+                if value.is_floating_point():
+                    self.average_[name].lerp_(value, 1.0 - d)
+                else:
+                    self.average_[name].copy_(value)
+
+    def on_train_end(self, net: Any, **kwargs: Any) -> None:
+        if self.average_ is not None:
+            net.module_.load_state_dict(self.average_)
+
+
+class _RandomSpeakerContext(Callback):
+    """``speaker_context="random"``: new speaker statistics for every training row each epoch.
+
+    Row ``i`` is standardised with the statistics (shrunk as usual) of a random subset of
+    its speaker's rows that contains ``i``, of a size drawn uniformly from 1 to all. The
+    per-row moments are computed once; each epoch only sums them, so the data is read once.
+    The draws come from ``(seed, epoch)``, so a resumed run draws the same.
+    """
+
+    def __init__(self, scaler: Any, row_moments: Any, codes: np.ndarray):
+        self.scaler = scaler
+        self.row_moments = row_moments
+        self.codes = codes
+        self.dataset: _ArrayDataset | None = None
+        self.seed = 0
+
+    def draw(self, seed: int, epoch: int) -> SpeakerStatistics:
+        """Each row's shrunk statistics over its subset (``codes`` = one row per sample)."""
+        rng = np.random.default_rng([seed, epoch])
+        return self.scaler.random_context_statistics(self.row_moments, self.codes, rng)
+
+    def attach(self, dataset: _ArrayDataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        epoch = len(net.history) - 1  # skorch has opened the new epoch's row
+        if epoch == 0 or self.dataset is None:
+            return  # drawn when the dataset was made
+        stats = self.draw(self.seed, epoch)
+        self.dataset.codes = stats.codes
+        self.dataset.mean = stats.mean.astype(np.float32)
+        self.dataset.scale = stats.scale.astype(np.float32)
+
+
+# Parameters routed to the skorch net, as skorch names them.
+_ROUTED_PREFIXES = (
+    "module__",
+    "optimizer__",
+    "iterator_train__",
+    "iterator_valid__",
+    "callbacks__",
+    "criterion__",
+)
+# Weight of the reconstruction loss when lambda_recon="auto" and the module has a decoder.
+_AUTO_LAMBDA_RECON = 0.1
+
+
+class _NetMixin:
+    """Mixin of SERClassifier: the side that talks to its skorch net.
+
+    Skorch-routed parameters (``module__*``...) as estimator ones: whatever ``__init__``
+    set beyond its named parameters came in through ``**kwargs``; ``get_params`` and
+    ``set_params`` include them, so ``clone`` and searches keep them, and
+    ``_validate_params`` checks their prefixes after the constraints table. Then the
+    module and its losses, building the net, training it, and its history.
+    """
+
+    def _routed_params(self) -> dict:
+        named = set(self._get_param_names())
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in named and not k.startswith("_") and not k.endswith("_")
+        }
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Get parameters, including the skorch-routed ``module__*`` and similar ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of nested estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        return params
+
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters, including skorch-routed ones such as ``module__channels``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator
+        """
+        routed = {k: v for k, v in params.items() if k.startswith(_ROUTED_PREFIXES)}
+        vars(self).update(routed)
+        rest = {k: v for k, v in params.items() if k not in routed}
+        if rest:
+            super().set_params(**rest)
+        return self
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        bad = [k for k in self._routed_params() if not k.startswith(_ROUTED_PREFIXES)]
+        if bad:
+            raise ValueError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {bad}; extra "
+                f"parameters must start with one of {list(_ROUTED_PREFIXES)}."
+            )
+
+    def _module(self) -> type:
+        return self.module or MultitaskCNN
+
+    def _has_decoder(self) -> bool:
+        """Whether the module is built with a decoder (a ``reconstruct`` switch, not off)."""
+        try:
+            takes = "reconstruct" in inspect.signature(self._module()).parameters
+        except (TypeError, ValueError):
+            takes = False
+        return takes and self._routed_params().get("module__reconstruct", True) is not False
+
+    def _lambda_recon(self) -> float:
+        """``lambda_recon`` with "auto" resolved for the module."""
+        if self.lambda_recon == "auto":
+            return _AUTO_LAMBDA_RECON if self._has_decoder() else 0.0
+        return float(self.lambda_recon)
+
+    def _build_net(self, y: np.ndarray, valid_data: Any, context: Any = None) -> _SERNet:
+        """The skorch net for this classifier's parameters (``y``: training class indices).
+
+        ``valid_data``: the early-stopping validation set, or None; ``context``: the
+        callback of ``speaker_context="random"``, or None.
+        """
+        return _make_net(self, y, valid_data, context)
+
+    def _train(self, train_data: Any, seed: int) -> None:
+        """Initialise the net and train it, in a random stream of its own (``seed``).
+
+        A checkpoint, if any, is restored by its callback when training begins.
+        """
+        devices = [torch.device(self.device_)] if self.device_.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.net_.initialize()
+            self.embedding_dim_ = self.net_.center_loss_.embedding_dim
+            self.net_.partial_fit(train_data, None)
+
+    @property
+    def history_(self) -> Any:
+        """The skorch History of the last fit (one dict per epoch)."""
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+
+def _scaler_view(name: str, doc: str) -> property:
+    """A read-only float32 view of the attribute ``name`` of a fitted ``scaler_``."""
+
+    def view(self: Any) -> np.ndarray:
+        check_is_fitted(self, "scaler_")
+        return getattr(self.scaler_, name).astype(np.float32)
+
+    return property(view, doc=doc)
+
+
+def _input_statistics(
+    X: Any, groups: np.ndarray | None, standardize: str, speaker_context: str
+) -> tuple[SpeakerStandardScaler, Any]:
+    """A SERClassifier's fitted input scaler, and the statistics of its training rows.
+
+    One pass over ``X`` (possibly a memory map) gives the training statistics and each
+    training speaker's, through :class:`~sklearn_ser.preprocessing.SpeakerStandardScaler`'s
+    interface; they are kept in float32 precision, the precision the network computes in.
+    The statistics: None for ``standardize="corpus"`` (the net standardises each batch),
+    each row's speaker's, or a :class:`_RandomSpeakerContext` for
+    ``speaker_context="random"``.
+    """
+    moments = SpeakerStandardScaler.moments(X, groups)
+    scaler = SpeakerStandardScaler().fit_moments(moments, with_groups=groups is not None)
+    for name in ("mean_", "scale_", "speaker_scale_"):
+        setattr(scaler, name, getattr(scaler, name).astype(np.float32).astype(np.float64))
+    if standardize != "speaker":
+        return scaler, None
+    if groups is None:
+        warnings.warn(
+            "SERClassifier(standardize='speaker') was fitted without groups, so every "
+            "training sample was standardised alone and the within-speaker spread is "
+            "unknown: pass fit(X, y, groups=speaker_ids), or in a pipeline or search enable "
+            "metadata routing (sklearn.set_config(enable_metadata_routing=True)) and pass "
+            "groups=speaker_ids to its fit.",
+            UserWarning,
+            stacklevel=4,  # the caller of fit, past fit and the _fit_context wrapper
+        )
+    if speaker_context == "random" and groups is not None:
+        return scaler, _RandomSpeakerContext(scaler, scaler.moments(X, None), moments.codes)
+    return scaler, scaler.statistics_from_moments(moments)
+
+
+def _training_data(
+    X: Any, y: np.ndarray, statistics: Any, seed: int, split: tuple | None = None
+) -> tuple:
+    """Training and validation datasets, lazy views of ``X`` (never a copy).
+
+    ``statistics``: None (corpus standardisation, done by the net per batch), each row's
+    :class:`~sklearn_ser.preprocessing.SpeakerStatistics`, or a
+    :class:`_RandomSpeakerContext` (attached to the dataset, whose statistics it redraws
+    every epoch); ``split``: the early-stopping ``(train, valid)`` indices, or None.
+    Returns the training data, the validation data (or None), the training labels and the
+    random-context callback (or None).
+    """
+    context = None
+    if isinstance(statistics, _RandomSpeakerContext):
+        context, statistics = statistics, statistics.draw(seed, epoch=0)
+    full = _ArrayDataset(X, y, statistics=statistics)
+    if context is not None:
+        context.attach(full, seed)
+    if split is None:
+        return full, None, y, context
+    train_idx, valid_idx = split
+    return Subset(full, train_idx), Subset(full, valid_idx), y[train_idx], context
+
+
+def _validation_split(
+    y: np.ndarray, groups: np.ndarray | None, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation indices for early stopping: speaker-disjoint with groups."""
+    if groups is not None:
+        if len(np.unique(groups)) < 2:
+            raise ValueError(
+                "early_stopping with groups needs at least 2 distinct groups (speakers) "
+                "to hold some out for validation."
+            )
+        splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
+        return next(splitter.split(y, y, groups))
+    warnings.warn(
+        "early_stopping without groups: the validation split mixes speakers, so early "
+        "stopping favours speaker-dependent models. Pass fit(X, y, groups=speakers).",
+        UserWarning,
+        stacklevel=4,  # the caller of SERClassifier.fit, past its _fit_context wrapper
+    )
+    try:
+        splitter = StratifiedShuffleSplit(1, test_size=fraction, random_state=seed)
+        return next(splitter.split(y, y))
+    except ValueError:  # a class too small to stratify
+        splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
+        return next(splitter.split(y, y, np.arange(len(y))))
+
+
+def _callbacks(clf: Any, with_validation: bool, context: Any = None) -> list:
+    """The skorch callbacks of a SERClassifier's net, in the order they must run.
+
+    ``context``: the :class:`_RandomSpeakerContext` of ``speaker_context="random"``, or None.
+    """
+    callbacks: list = [("train_ce", PassthroughScoring("train_ce", on_train=True))]
+    if context is not None:  # speaker_context="random": new statistics every epoch
+        callbacks.insert(0, ("speaker_context", context))
+    if clf.lambda_center > 0:
+        callbacks.append(("train_center", PassthroughScoring("train_center", on_train=True)))
+    if clf._lambda_recon() > 0:
+        callbacks.append(("train_recon", PassthroughScoring("train_recon", on_train=True)))
+    if with_validation:
+        callbacks += [
+            ("valid_ua", EpochScoring(_valid_ua, lower_is_better=False, name="valid_ua")),
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_ua",
+                    lower_is_better=False,
+                    patience=clf.n_iter_no_change,
+                    threshold=0.0,
+                    load_best=True,
+                    sink=print if clf.verbose else _silent,
+                ),
+            ),
+        ]
+    if clf.lr_schedule == "cosine":
+        callbacks.append(
+            (
+                "lr_schedule",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=clf.max_epochs
+                ),
+            )
+        )
+    if clf.ema_decay is not None:  # after early stopping, whose best weights it replaces
+        callbacks.append(("weight_average", _WeightAverage(float(clf.ema_decay))))
+    if clf.checkpoint is not None:  # after the LR schedule, whose state it restores
+        identity = {
+            "classes": json.dumps([str(v) for v in clf.classes_]),
+            "input_shape": list(clf.input_shape_),
+        }
+        callbacks.append(("checkpoint", _Checkpoint(clf.checkpoint, identity)))
+    return callbacks + list(clf.callbacks or [])
+
+
+def _make_net(clf: Any, y: np.ndarray, valid_data: Any, context: Any = None) -> _SERNet:
+    """The skorch net for a SERClassifier's parameters (``y``: training class indices).
+
+    ``valid_data``: the early-stopping validation set, or None; ``context``: the
+    callback of ``speaker_context="random"``, or None.
+    """
+    n_classes = len(clf.classes_)
+    weight = None
+    if clf.class_weight == "balanced":
+        # n / (n_classes * count), as scikit-learn's "balanced"; a class absent from
+        # the training part (all its speakers held out) gets weight as if seen once.
+        counts = np.maximum(np.bincount(y, minlength=n_classes), 1)
+        weight = torch.as_tensor(len(y) / (n_classes * counts), dtype=torch.float32)
+    elif isinstance(clf.class_weight, dict):
+        weight = torch.as_tensor(
+            [float(clf.class_weight.get(c, 1.0)) for c in clf.classes_], dtype=torch.float32
+        )
+    # A batch of one sample breaks batch norm in training; drop such a remainder.
+    drop_last = len(y) % clf.batch_size == 1 and len(y) > clf.batch_size
+    module = clf._module()
+    lambda_recon = clf._lambda_recon()
+    shape = clf.input_shape_
+    if clf.window_frames is not None and shape[-1] > clf.window_frames:
+        shape = (*shape[:-1], clf.window_frames)
+    train_split = None if valid_data is None else predefined_split(valid_data)
+    params = {
+        "module": module,
+        "module__n_classes": n_classes,
+        "module__input_shape": shape,
+        "criterion": nn.CrossEntropyLoss,
+        "criterion__weight": weight,
+        "criterion__label_smoothing": float(clf.label_smoothing),
+        "optimizer": OPTIMIZERS.get(clf.optimizer, clf.optimizer),
+        "optimizer__weight_decay": float(clf.weight_decay),
+        "lr": float(clf.lr),
+        "max_epochs": int(clf.max_epochs),
+        "batch_size": int(clf.batch_size),
+        "iterator_train__shuffle": True,
+        "iterator_train__drop_last": drop_last,
+        "train_split": train_split,
+        "callbacks": _callbacks(clf, train_split is not None, context),
+        "predict_nonlinearity": _softmax,
+        "dataset": _ArrayDataset,
+        "classes": np.arange(n_classes),
+        "device": clf.device_,
+        "verbose": int(clf.verbose),
+        "lambda_center": float(clf.lambda_center),
+        "center_alpha": float(clf.center_alpha),
+        "lambda_recon": lambda_recon,
+        "augment": clf.augment,
+        "mixed_precision": bool(clf.mixed_precision),
+        # With speaker standardisation the dataset has already standardised each row.
+        "input_mean": clf.feature_mean_ if clf.standardize == "corpus" else None,
+        "input_scale": clf.feature_scale_,
+        "window_frames": clf.window_frames,
+        "mixup_alpha": float(clf.mixup_alpha),
+    }
+    # Without a reconstruction loss, a decoder is dead weight: don't build it.
+    if lambda_recon == 0 and "reconstruct" in inspect.signature(module).parameters:
+        params["module__reconstruct"] = False
+    params.update(clf._routed_params())
+    if clf.accelerator is not None:
+        params["device"] = None
+        return _AcceleratedSERNet(accelerator=clf.accelerator, **params)
+    return _SERNet(**params)
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    pass

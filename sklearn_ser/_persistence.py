@@ -2,18 +2,24 @@
 
 A model file is one safetensors file: the tensors (network weights, class centres, the
 learned standardisation, any fitted array) plus, in its header, a JSON description of the
-pipeline (class names from a fixed list, their parameters and fitted attributes) and a
+model (class names from a fixed list, their parameters and fitted attributes) and a
 SHA-256 digest of both. Loading parses JSON and copies numbers; it never unpickles or runs
 code from the file, unlike pickle or joblib files, which execute code when loaded.
+
+The fixed list is :data:`_CLASSES`: each class the format knows and how it is stored.
+Adding a class is one row there (and a round-trip test).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import tempfile
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,38 +27,96 @@ __all__ = ["load_model", "save_model"]
 
 _FORMAT = "sklearn-ser-model"
 # 2: a SERClassifier's input statistics are its fitted SpeakerStandardScaler (``scaler_``);
-# run-time settings are no longer stored. Files of version 1 still load.
-_VERSION = 2
+# run-time settings are no longer stored.
+# 3: the functionals model (FunctionalsExtractor, LogisticRegression), LateFusionClassifier,
+# make_ser_pipeline's SERPipeline, imbalanced-learn's Pipeline, the augmenter and
+# AugmentedClassifier; a pipeline's steps keyed by their names.
+# Files of every earlier version still load.
+_VERSION = 3
 # Run-time settings, not part of a model: not saved, so a loaded model has their defaults
 # (a model trained with verbose=1 does not print progress bars on every later predict).
 _RUNTIME_PARAMS = frozenset(
     {"verbose", "n_jobs", "device", "callbacks", "checkpoint", "accelerator", "memory"}
 )
+# Attributes that are settings of the session, not learned: routing requests, output
+# containers (set_output), both defaults again after loading.
+_RUNTIME_ATTRIBUTES = frozenset({"_sklearn_output_config", "_metadata_request"})
 
 
-def _registry() -> dict[str, type]:
-    from sklearn.pipeline import Pipeline
+class _Entry(NamedTuple):
+    """A class the format knows: where it lives and how it is stored.
 
-    from . import features, models
-    from ._estimator import SERClassifier
-    from .preprocessing import SpeakerStandardScaler
+    ``how`` is one of
 
-    classes = [
-        features.SpectrogramExtractor,
-        features.MelSpectrogramExtractor,
-        features.MFCCExtractor,
-        features.FeatureStatistics,
-        features.FeatureStack,
-        features.Segmenter,
-        SpeakerStandardScaler,
-        SERClassifier,
-        Pipeline,
-        models.MultitaskCNN,
-        models.CNN3D,
-        models.CNNLSTM,
-        models.SpecAugment,
-    ]
-    return {cls.__name__: cls for cls in classes}
+    - ``"fitted"``: its parameters, and its fitted attributes (names ending or starting
+      in ``_``: arrays as tensors, numbers, strings, and known estimators);
+    - ``"params"``: its parameters only (a step with nothing learned worth keeping, e.g.
+      a training-only augmentation);
+    - ``"pipeline"``: its named steps (a scikit-learn or imbalanced-learn pipeline);
+    - ``"fusion"``: a :class:`~sklearn_ser.ensemble.LateFusionClassifier`: parameters and
+      fitted members (``named_estimators_`` is rebuilt from them);
+    - ``"network"``: a :class:`~sklearn_ser.SERClassifier`: parameters, weights, classes
+      and input statistics;
+    - ``"class"``: a class that is only a parameter value (a network's ``module``),
+      never built from the file.
+    """
+
+    module: str
+    name: str
+    how: str
+    optional: bool = False  # from a package that may not be installed
+
+
+# The key of each class in the file: the class name for the library's and scikit-learn's
+# own classes (as files of format 2 have them), the dotted path for other packages'.
+_CLASSES = {
+    "SpectrogramExtractor": _Entry("sklearn_ser.features", "SpectrogramExtractor", "fitted"),
+    "MelSpectrogramExtractor": _Entry("sklearn_ser.features", "MelSpectrogramExtractor", "fitted"),
+    "MFCCExtractor": _Entry("sklearn_ser.features", "MFCCExtractor", "fitted"),
+    "FeatureStatistics": _Entry("sklearn_ser.features", "FeatureStatistics", "fitted"),
+    "FeatureStack": _Entry("sklearn_ser.features", "FeatureStack", "fitted"),
+    "FunctionalsExtractor": _Entry("sklearn_ser.features", "FunctionalsExtractor", "fitted"),
+    "Segmenter": _Entry("sklearn_ser.features", "Segmenter", "fitted"),
+    "SpeakerStandardScaler": _Entry("sklearn_ser.preprocessing", "SpeakerStandardScaler", "fitted"),
+    "SERClassifier": _Entry("sklearn_ser._estimator", "SERClassifier", "network"),
+    "LateFusionClassifier": _Entry("sklearn_ser.ensemble", "LateFusionClassifier", "fusion"),
+    "SERPipeline": _Entry("sklearn_ser._pipeline", "SERPipeline", "pipeline"),
+    "Pipeline": _Entry("sklearn.pipeline", "Pipeline", "pipeline"),
+    "LogisticRegression": _Entry("sklearn.linear_model", "LogisticRegression", "fitted"),
+    "imblearn.pipeline.Pipeline": _Entry("imblearn.pipeline", "Pipeline", "pipeline", True),
+    # Training only: a loaded model keeps its settings, not the record of the last fit.
+    "AudioAugmenter": _Entry("sklearn_ser.augment", "AudioAugmenter", "params"),
+    "AugmentedClassifier": _Entry("sklearn_ser.augment", "AugmentedClassifier", "fitted"),
+    "MultitaskCNN": _Entry("sklearn_ser.models", "MultitaskCNN", "class"),
+    "CNN3D": _Entry("sklearn_ser.models", "CNN3D", "class"),
+    "CNNLSTM": _Entry("sklearn_ser.models", "CNNLSTM", "class"),
+    "SpecAugment": _Entry("sklearn_ser.models", "SpecAugment", "params"),
+}
+
+
+@cache
+def _classes() -> dict[str, type]:
+    """Key -> class of every known class whose package is installed."""
+    found = {}
+    for key, entry in _CLASSES.items():
+        try:
+            module = importlib.import_module(entry.module)
+        except ImportError:
+            if entry.optional:
+                continue
+            raise
+        found[key] = getattr(module, entry.name)
+    return found
+
+
+@cache
+def _keys() -> dict[type, str]:
+    """Class -> its key (the exact class: a subclass is not known by its parent's key)."""
+    return {cls: key for key, cls in _classes().items()}
+
+
+def _known() -> str:
+    return ", ".join(sorted(k for k, e in _CLASSES.items() if e.how != "class"))
 
 
 _OPTIMIZER_NAMES = ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam")
@@ -70,18 +134,24 @@ class _Writer:
         if value.dtype.kind in "US":  # labels: JSON, not tensors
             return {"__array__": value.tolist(), "dtype": value.dtype.str}
         if value.dtype == object:
-            raise ValueError(f"cannot save the object array {key!r} safely.")
+            if all(isinstance(v, str) for v in value.ravel()):  # e.g. feature_names_in_
+                return {"__array__": value.tolist(), "dtype": "|O"}
+            raise ValueError(
+                f"cannot save the object array {key!r} safely: only arrays of numbers or "
+                "strings are stored."
+            )
         self.tensors[key] = torch.from_numpy(np.ascontiguousarray(value))
         return {"__tensor__": key, "dtype": value.dtype.str}
 
     def value(self, key: str, value: Any) -> Any:
-        registry = _registry()
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, (np.integer, np.floating, np.bool_)):
             return value.item()
         if isinstance(value, np.ndarray):
             return self.array(key, value)
+        if isinstance(value, os.PathLike):  # e.g. a folder of noise recordings
+            return os.fspath(value)
         if isinstance(value, (list, tuple)):
             return {
                 "__seq__": [self.value(f"{key}.{i}", v) for i, v in enumerate(value)],
@@ -90,52 +160,67 @@ class _Writer:
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
             return {"__dict__": {k: self.value(f"{key}.{k}", v) for k, v in value.items()}}
         if isinstance(value, type):
-            if value.__name__ in registry and registry[value.__name__] is value:
-                return {"__class__": value.__name__}
+            if value in _keys():
+                return {"__class__": _keys()[value]}
             if value.__module__.startswith("torch.optim") and value.__name__ in _OPTIMIZER_NAMES:
                 return {"__optimizer__": value.__name__}
             if value.__module__ == "numpy":
                 return {"__dtype__": np.dtype(value).name}
         if isinstance(value, np.dtype):
             return {"__dtype__": value.name}
-        if type(value).__name__ in registry:
+        if type(value) in _keys() and _CLASSES[_keys()[type(value)]].how != "class":
             return self.estimator(key, value)
+        what = value.__name__ if isinstance(value, type) else f"{type(value).__name__} object"
+        module = getattr(value if isinstance(value, type) else type(value), "__module__", "?")
         raise ValueError(
-            f"cannot save {key}={value!r} safely: only numbers, strings, arrays and the "
-            "library's own classes are stored. Use joblib (which runs code when loaded) for "
-            "custom components."
+            f"cannot save {key} (a {what} from {module}) safely: a model file holds numbers, "
+            f"strings, arrays and these classes only: {_known()}. Use joblib (which runs code "
+            "when loaded) for other components."
         )
 
-    def estimator(self, key: str, est: Any) -> dict:
-        from sklearn.pipeline import Pipeline
-
-        from ._estimator import SERClassifier
-
-        name = type(est).__name__
-        if isinstance(est, SERClassifier):
-            return self.classifier(key, est)
-        if isinstance(est, Pipeline):
-            params = {"steps": self.value(f"{key}.steps", est.steps)}
-            return {"__estimator__": name, "params": params, "state": {}}
-        all_params = est.get_params(deep=False)
-        params = {
+    def params(self, key: str, est: Any) -> dict:
+        return {
             k: self.value(f"{key}.{k}", v)
-            for k, v in all_params.items()
+            for k, v in est.get_params(deep=False).items()
             if k not in _RUNTIME_PARAMS
         }
-        state = {
+
+    def fitted(self, key: str, est: Any, skip: frozenset = frozenset()) -> dict:
+        params = est.get_params(deep=False)
+        return {
             k: self.value(f"{key}.{k}", v)
             for k, v in vars(est).items()
-            if k not in all_params
+            if k not in params
+            and k not in skip
+            and k not in _RUNTIME_ATTRIBUTES
             and (k.endswith("_") or k.startswith("_"))
             and not k.startswith("__")
-            and k != "_sklearn_output_config"
         }
-        return {"__estimator__": name, "params": params, "state": state}
+
+    def estimator(self, key: str, est: Any) -> dict:
+        name = _keys()[type(est)]
+        how = _CLASSES[name].how
+        if how == "network":
+            return self.classifier(key, est)
+        if how == "pipeline":
+            steps = [
+                {"__seq__": [step, self.value(f"{key}.{step}", value)], "tuple": True}
+                for step, value in est.steps
+            ]
+            params = {"steps": {"__seq__": steps, "tuple": False}}
+            return {"__estimator__": name, "params": params, "state": {}}
+        state = {}
+        if how == "fitted":
+            state = self.fitted(key, est)
+        elif how == "fusion":
+            state = self.fitted(key, est, skip=frozenset({"named_estimators_"}))
+        return {"__estimator__": name, "params": self.params(key, est), "state": state}
 
     def classifier(self, key: str, clf: Any) -> dict:
         # Callbacks, accelerator, device, checkpoint and verbose are run-time settings.
-        params = {k: v for k, v in clf.get_params(deep=False).items() if k not in _RUNTIME_PARAMS}
+        spec = {"__estimator__": "SERClassifier", "key": key, "params": self.params(key, clf)}
+        if not hasattr(clf, "net_"):  # an unfitted template, e.g. a fusion's member
+            return {**spec, "state": {}}
         net = clf.net_
         state_dict = {f"{key}.module.{k}": v for k, v in net.module_.state_dict().items()}
         state_dict.update(
@@ -147,19 +232,13 @@ class _Writer:
             attr: self.value(f"{key}.{attr}", getattr(clf, attr))
             for attr in ("classes_", "input_shape_", "scaler_", "n_features_in_", "embedding_dim_")
         }
-        return {
-            "__estimator__": "SERClassifier",
-            "key": key,
-            "params": {k: self.value(f"{key}.{k}", v) for k, v in params.items()},
-            "state": state,
-        }
+        return {**spec, "state": state}
 
 
 class _Reader:
     def __init__(self, tensors: dict[str, Any], device: str):
         self.tensors = tensors
         self.device = device
-        self.registry = _registry()
 
     def value(self, spec: Any) -> Any:
         import torch
@@ -188,21 +267,34 @@ class _Reader:
         raise ValueError(f"unexpected entry {sorted(spec)}")
 
     def _class(self, name: str) -> type:
-        if name not in self.registry:
+        if name not in _classes():
+            if name in _CLASSES:  # known, from a package that is not installed
+                raise ValueError(
+                    f"the model holds a {name}; install {_CLASSES[name].module.split('.')[0]} "
+                    "to load it."
+                )
             raise ValueError(f"class {name!r} is not one the library can load")
-        return self.registry[name]
+        return _classes()[name]
 
     def estimator(self, spec: dict) -> Any:
-        cls = self._class(spec["__estimator__"])
-        params = {k: self.value(v) for k, v in spec["params"].items()}
-        if cls.__name__ == "SpecAugment":
-            return cls(**params)
-        est = cls(**params)
+        name = spec["__estimator__"]
+        cls = self._class(name)
+        how = _CLASSES[name].how
+        if how == "class":
+            raise ValueError(f"{name} is not an estimator")
+        est = cls(**{k: self.value(v) for k, v in spec["params"].items()})
+        if how in ("params", "pipeline"):
+            return est
         state = {k: self.value(v) for k, v in spec["state"].items()}
-        if cls.__name__ == "SERClassifier":
-            return self._restore_classifier(est, state, spec)
+        if how == "network":
+            return self._restore_classifier(est, state, spec) if state else est
         for k, v in state.items():
             setattr(est, k, v)
+        if how == "fusion" and "estimators_" in state:
+            from sklearn.utils import Bunch
+
+            names = [step for step, _ in est.estimators]
+            est.named_estimators_ = Bunch(**dict(zip(names, est.estimators_)))
         return est
 
     def _restore_classifier(self, clf: Any, state: dict, spec: dict) -> Any:
@@ -230,10 +322,10 @@ class _Reader:
 
 def _scaler_from_v1(state: dict) -> Any:
     """The SpeakerStandardScaler of a format-1 classifier, from its three statistics."""
-    from ._estimator import _PRIOR_UTTERANCES
     from .preprocessing import SpeakerStandardScaler
 
-    scaler = SpeakerStandardScaler(prior_utterances=_PRIOR_UTTERANCES)
+    # Format 1 classifiers shrank toward 5 prior utterances: the scaler's default.
+    scaler = SpeakerStandardScaler()
     for old, new in (
         ("feature_mean_", "mean_"),
         ("feature_scale_", "scale_"),
@@ -255,18 +347,28 @@ def _digest(spec: str, tensors: dict[str, Any]) -> str:
 
 
 def save_model(estimator: Any, path: str | os.PathLike) -> Path:
-    """Save a fitted pipeline or SERClassifier to a file that runs no code when loaded.
+    """Save a fitted model to a file that runs no code when loaded.
 
-    The weights are stored in the safetensors format, with a JSON description of the
-    pipeline (the library's own classes, their parameters and fitted attributes) in its
-    header, and a SHA-256 digest that :func:`load_model` verifies. Use this format to share
-    models; pickle and joblib files run arbitrary code when loaded and must only be loaded
-    from sources you trust.
+    The weights and fitted arrays are stored in the safetensors format, with a JSON
+    description of the model (the classes it is made of, from a fixed list, their
+    parameters and fitted attributes) in its header, and a SHA-256 digest that
+    :func:`load_model` verifies. Use this format to share models; pickle and joblib files
+    run arbitrary code when loaded and must only be loaded from sources you trust.
+
+    Every model of :func:`~sklearn_ser.make_ser_pipeline` can be saved: the functionals
+    pipeline, the CNN pipeline and their fusion, as can a :class:`~sklearn_ser.SERClassifier`
+    alone and any :class:`~sklearn.pipeline.Pipeline` of the library's transformers.
+
+    The file is written whole or not at all: to a temporary file in the same folder, then
+    renamed over ``path``, so an interrupted save, or another process saving to the same
+    path at the same time, never leaves a partly written file there.
 
     Parameters
     ----------
-    estimator : SERClassifier or sklearn.pipeline.Pipeline
-        A fitted classifier, or a pipeline of the library's transformers ending with one.
+    estimator : estimator
+        A fitted model: a :class:`~sklearn_ser.SERClassifier`, a pipeline of the library's
+        steps (e.g. from :func:`~sklearn_ser.make_ser_pipeline`), or a
+        :class:`~sklearn_ser.ensemble.LateFusionClassifier` of such pipelines.
     path : str or PathLike
         Output file, conventionally ending in ``.safetensors``.
 
@@ -279,7 +381,10 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
     ------
     ValueError
         If the estimator holds a component that cannot be described safely (a custom
-        module class, callbacks, a non-library pipeline step).
+        module class, callbacks, a step of a class the format does not know), naming it,
+        before anything is written.
+    IsADirectoryError
+        If ``path`` is a folder.
 
     See Also
     --------
@@ -287,13 +392,15 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
 
     Examples
     --------
-    >>> import numpy as np, tempfile, os
-    >>> from sklearn_ser import SERClassifier, save_model, load_model
-    >>> rng = np.random.default_rng(0)
-    >>> X, y = rng.normal(size=(20, 8, 10)).astype(np.float32), ["a", "b"] * 10
-    >>> clf = SERClassifier(max_epochs=1, module__channels=(4,), random_state=0).fit(X, y)
-    >>> path = save_model(clf, os.path.join(tempfile.mkdtemp(), "model.safetensors"))
-    >>> bool(np.allclose(load_model(path).predict_proba(X), clf.predict_proba(X)))
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn_ser import make_ser_pipeline, save_model, load_model
+    >>> from sklearn_ser.datasets import make_emotional_speech
+    >>> data = make_emotional_speech(n_speakers=2, n_utterances=1, duration=0.5, random_state=0)
+    >>> pipe = make_ser_pipeline().fit(data.data, data.target, scaler__groups=data.speaker)
+    >>> path = save_model(pipe, os.path.join(tempfile.mkdtemp(), "model.safetensors"))
+    >>> bool(np.array_equal(load_model(path).predict_proba(data.data),
+    ...                     pipe.predict_proba(data.data)))
     True
     """
     from safetensors.torch import save_file
@@ -301,8 +408,10 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
 
     from . import __version__
 
-    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-    check_is_fitted(final)
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"save_model: path {str(path)!r} is a folder; give a file name.")
+    check_is_fitted(estimator)
     writer = _Writer()
     spec = json.dumps(writer.value("model", estimator), sort_keys=True)
     metadata = {
@@ -312,14 +421,20 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
         "spec": spec,
         "sha256": _digest(spec, writer.tensors),
     }
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    save_file(writer.tensors, str(tmp), metadata=metadata)
-    # Permissions as for any file the user creates (the writer may create it owner-only).
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
+    # A temporary file of its own in the target folder (so the rename is atomic), renamed
+    # over the target only once complete.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        save_file(writer.tensors, tmp, metadata=metadata)
+        # Permissions as for any file the user creates (mkstemp creates it owner-only).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:  # KeyboardInterrupt included: no temporary file left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -335,13 +450,16 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> Any:
 
     Returns
     -------
-    estimator : SERClassifier or sklearn.pipeline.Pipeline
-        Ready to ``predict``, ``predict_proba`` and ``transform``.
+    estimator : estimator
+        The saved model, ready to ``predict`` and ``predict_proba`` (and ``transform``
+        where the saved model had it).
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
+    IsADirectoryError
+        If ``path`` is a folder.
     ValueError
         If the file is truncated, tampered with (its digest does not match), or not a
         sklearn-ser model file.
@@ -357,6 +475,10 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> Any:
     from safetensors import safe_open
 
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Model file {path!r} is a folder; give the model file (.safetensors) itself."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file {path!r} does not exist.")
     try:

@@ -8,14 +8,26 @@ never by the length of the recording.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._audio import SILENCE_DB, NoSpeechWarning, _check_sr, speech_fraction, stream_audio
+from ._audio import (
+    VAD_FRAME,
+    VAD_HOP,
+    VAD_METHODS,
+    NoSpeechWarning,
+    _check_sr,
+    stream_activity,
+    stream_audio,
+)
 
 __all__ = ["Segment", "Timeline", "predict_timeline"]
 
@@ -161,7 +173,9 @@ def _split_model(model: Any) -> tuple[Any, Any, Any]:
             "predict_timeline: the model's first step must be a feature extractor from audio "
             f"(with an sr), got {type(extractor).__name__}."
         )
-    if hasattr(model.steps[-1][1], "net_"):
+    from ._groups import speaker_statistics_path
+
+    if speaker_statistics_path(model.steps[-1][1]) is not None:  # a network
         return model[:-1], model.steps[-1][1], extractor
     return model[:1], model[1:], extractor
 
@@ -174,6 +188,17 @@ def _seconds(value: Any, name: str) -> float | None:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"predict_timeline: {name} must be > 0 seconds, got {value!r}.")
     return float(value)
+
+
+def _window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
+    """Start samples of windows every ``hop`` samples; one last window ends on the last
+    sample; audio shorter than a window is one (short) window."""
+    if n_samples <= window:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, n_samples - window + 1, hop, dtype=np.int64)
+    if starts[-1] + window < n_samples:
+        starts = np.append(starts, n_samples - window)
+    return starts
 
 
 def _windows(
@@ -204,6 +229,266 @@ def _windows(
         yield 0, buf[:total].copy()  # shorter than one window
     elif last_end < total:
         yield total - window, buf[buf.shape[0] - window :].copy()
+
+
+# --------------------------------------------------------------------------- frames once
+def _frame_segments(
+    blocks: Iterator[np.ndarray], hop: int, left: int, right: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(f0, f1, segment)``: the audio around frames ``f0 .. f1 - 1`` of the whole stream.
+
+    Frame ``f`` is centred on sample ``f * hop`` (``1 + n_samples // hop`` frames, as a
+    centred STFT); ``segment`` holds samples ``f0 * hop - left`` to ``(f1 - 1) * hop +
+    right``, zeros outside the recording. Each block of the stream gives the frames it
+    completes, so every frame is analysed once whatever the windows over it.
+    """
+    buf = np.zeros(left, dtype=np.float32)
+    buf_start = -left  # absolute sample of buf[0]
+    next_f = 0
+    for block in blocks:
+        buf = np.concatenate([buf, np.asarray(block, dtype=np.float32)])
+        last = (buf_start + buf.shape[0] - right) // hop
+        if last >= next_f:
+            a = next_f * hop - left - buf_start
+            yield next_f, last + 1, buf[a : last * hop + right - buf_start]
+            next_f = last + 1
+            drop = next_f * hop - left - buf_start
+            buf, buf_start = buf[drop:], buf_start + drop
+    total = 1 + (buf_start + buf.shape[0]) // hop
+    if next_f < total:
+        a = next_f * hop - left - buf_start
+        need = (total - 1) * hop + right - buf_start
+        tail = np.pad(buf, (0, max(need - buf.shape[0], 0)))[a:need]
+        yield next_f, total, tail
+
+
+class _FrameBuffer:
+    """Rows of a frame-major array of the recording, kept from the first one still needed."""
+
+    def __init__(self) -> None:
+        self.first = 0
+        self.data: np.ndarray | None = None
+
+    @property
+    def end(self) -> int:
+        return self.first + (0 if self.data is None else self.data.shape[0])
+
+    def add(self, frames: np.ndarray) -> None:
+        self.data = frames if self.data is None else np.concatenate([self.data, frames])
+
+    def get(self, a: int, b: int) -> np.ndarray:
+        return self.data[a - self.first : b - self.first]
+
+    def drop_before(self, f: int) -> None:
+        f = min(f, self.end)  # frames not yet added are not dropped
+        if self.data is not None and f > self.first:
+            self.data = self.data[f - self.first :]
+            self.first = f
+
+
+class _LogMelFrames:
+    """The log-mel frames of a :class:`~sklearn_ser.MelSpectrogramExtractor`, for the
+    whole recording on one grid; a window's map is its slice of them."""
+
+    def __init__(self, extractor: Any) -> None:
+        import librosa
+
+        from .features._base import _window
+
+        e = extractor
+        self.extractor = e
+        self.hop, self.n_fft = int(e.hop_length), int(e.n_fft)
+        win_length = e.n_fft if e.win_length is None else e.win_length
+        self.window = _window(e.window, win_length, e.n_fft)
+        self.mel = librosa.filters.mel(
+            sr=e.sr, n_fft=e.n_fft, n_mels=e.n_mels, fmin=e.fmin, fmax=e.fmax
+        ).astype(np.float32)
+        self.left, self.right = self.n_fft // 2, self.n_fft - self.n_fft // 2
+        self.n_frames = int(e.n_frames_)
+
+    @staticmethod
+    def applies(features: Any) -> bool:
+        from .features import MelSpectrogramExtractor
+
+        steps = getattr(features, "steps", None)
+        return (
+            steps is not None
+            and len(steps) == 1
+            and type(steps[0][1]) is MelSpectrogramExtractor
+            and steps[0][1].normalize is None
+        )
+
+    def frames(self, segment: np.ndarray) -> np.ndarray:
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        framed = sliding_window_view(segment, self.n_fft)[:: self.hop]
+        spec = np.fft.rfft(np.multiply(framed, self.window, dtype=np.float32), axis=-1)
+        power = (spec.real**2 + spec.imag**2).astype(np.float32)
+        return 10.0 * np.log10(np.maximum(power @ self.mel.T, 1e-10))
+
+    def window_frames(self, start: int, length: int) -> tuple[int, int]:
+        return round(start / self.hop), self.n_frames
+
+    def features(self, frames: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+        """One window's map: its speech frames (``keep``), wrapped or padded to length."""
+        e = self.extractor
+        if keep is not None and keep.any() and not keep.all():
+            frames = frames[keep]
+        if frames.shape[0] < self.n_frames:
+            if e.pad_mode == "wrap":
+                frames = np.resize(frames, (self.n_frames, frames.shape[1]))
+            else:
+                frames = np.pad(frames, ((0, self.n_frames - frames.shape[0]), (0, 0)))
+        if e.top_db is not None:
+            frames = np.maximum(frames, frames.max() - e.top_db)
+        return frames.T.astype(e.dtype, copy=False)
+
+
+class _LLDFrames:
+    """The frame descriptors of a :class:`~sklearn_ser.FunctionalsExtractor`
+    (:func:`~sklearn_ser.features.frame_descriptors`), for the whole recording on one grid;
+    a window's functionals are :func:`~sklearn_ser.features.summarise_frames` of its slice
+    of them, the same code as the extractor's for a file."""
+
+    def __init__(self, extractor: Any) -> None:
+        from .features import FrameAnalysis
+
+        e = extractor
+        self.extractor = e
+        self.analysis = FrameAnalysis(int(e.sr), e.fmin, e.fmax)
+        self.hop = self.analysis.hop
+        # Margins: the longest frame (YIN's) sees real audio, not padding, at both ends.
+        reach = max(self.analysis.yin_length, self.analysis.n_fft) // 2
+        self.left = self.right = -(-reach // self.hop) * self.hop
+        self.names: list[str] | None = None
+
+    @staticmethod
+    def applies(features: Any) -> bool:
+        from .features import FunctionalsExtractor
+
+        steps = getattr(features, "steps", None)
+        return steps is not None and len(steps) == 1 and type(steps[0][1]) is FunctionalsExtractor
+
+    def frames(self, segment: np.ndarray) -> np.ndarray:
+        from .features import frame_descriptors
+
+        d = frame_descriptors(segment, self.analysis)
+        if self.names is None:
+            self.names = list(d)
+        skip = self.left // self.hop
+        count = 1 + (segment.shape[0] - self.left - self.right) // self.hop
+        return np.stack([np.asarray(d[n], dtype=np.float64) for n in self.names], axis=1)[
+            skip : skip + count
+        ]
+
+    def window_frames(self, start: int, length: int) -> tuple[int, int]:
+        return round(start / self.hop), 1 + length // self.hop
+
+    def features(self, frames: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+        from .features import summarise_frames
+
+        d = {n: frames[:, i] for i, n in enumerate(self.names)}
+        return summarise_frames(d, self.analysis, self.extractor.feature_set)
+
+
+def _frames_once(
+    analysis: Any,
+    blocks: Iterator[np.ndarray],
+    starts: np.ndarray,
+    length: int,
+    rows: np.ndarray,
+    keep: Any,
+    batch_size: int,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(window indices, features)`` of the windows ``rows`` (sorted), batch by batch,
+    every frame of the recording analysed once.
+
+    With the extractor's ``n_jobs`` > 1, that many blocks' frames are computed at once, and
+    a batch's windows likewise (threads: the work is NumPy and FFTs, which release the
+    GIL); the result does not depend on ``n_jobs``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from joblib import effective_n_jobs
+    from threadpoolctl import threadpool_limits
+
+    n_jobs = max(int(effective_n_jobs(getattr(analysis.extractor, "n_jobs", None))), 1)
+    spans = [analysis.window_frames(int(starts[r]), length) for r in rows]
+    buffer = _FrameBuffer()
+    pool = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else None
+    limits = threadpool_limits(limits=1, user_api="blas") if pool else nullcontext()
+
+    def run(fn: Any, items: list) -> list:
+        return list(pool.map(fn, items)) if pool and len(items) > 1 else [fn(x) for x in items]
+
+    def window(job: tuple) -> np.ndarray:
+        frames, mask = job
+        return analysis.features(frames, mask)
+
+    def groups_of_segments() -> Iterator[list]:
+        # n_jobs blocks' frames at once: the same frames as one block after the other.
+        segments = _frame_segments(blocks, analysis.hop, analysis.left, analysis.right)
+        group: list = []
+        for _, _, segment in segments:
+            group.append(segment)
+            if len(group) == n_jobs:
+                yield group
+                group = []
+        if group:
+            yield group
+
+    i, batch_rows, jobs = 0, [], []
+    try:
+        with limits:
+            for group in groups_of_segments():
+                buffer.add(np.concatenate(run(analysis.frames, group)))
+                while i < len(rows) and spans[i][0] + spans[i][1] <= buffer.end:
+                    a, n = spans[i]
+                    batch_rows.append(rows[i])
+                    jobs.append((buffer.get(a, a + n), keep(rows[i], a, n)))
+                    i += 1
+                    if len(jobs) == batch_size:
+                        yield np.asarray(batch_rows), np.stack(run(window, jobs))
+                        batch_rows, jobs = [], []
+                if i < len(rows):
+                    buffer.drop_before(spans[i][0])
+            while i < len(rows):  # windows reaching past the last frame (short recordings)
+                a, n = spans[i]
+                frames = buffer.get(a, a + n)
+                batch_rows.append(rows[i])
+                jobs.append((frames, keep(rows[i], a, frames.shape[0])))
+                i += 1
+            if jobs:
+                yield np.asarray(batch_rows), np.stack(run(window, jobs))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _keep_speech(active: np.ndarray, hop: int, sr: int) -> Any:
+    """For a window of frames ``[a, a + n)`` (hop ``hop``), which of them are speech by the
+    10 ms detector frames ``active``, pauses shorter than 0.3 s kept (as ``crop="cover"``
+    keeps them in a long file)."""
+    from ._audio import VAD_FRAME, VAD_HOP
+
+    bridged = _close_gaps(active, round(0.3 / VAD_HOP))
+
+    def keep(row: int, a: int, n: int) -> np.ndarray:
+        centre = (np.arange(a, a + n) * hop) / sr
+        idx = np.clip(np.round((centre - VAD_FRAME / 2) / VAD_HOP).astype(int), 0, len(active) - 1)
+        return bridged[idx]
+
+    return keep
+
+
+def _close_gaps(active: np.ndarray, gap: int) -> np.ndarray:
+    out = active.copy()
+    idx = np.flatnonzero(active)
+    if len(idx) > 1:
+        jumps = np.flatnonzero((np.diff(idx) > 1) & (np.diff(idx) <= gap))
+        for j in jumps:
+            out[idx[j] : idx[j + 1]] = True
+    return out
 
 
 def _batches(
@@ -283,73 +568,29 @@ class _FeatureStore:
 _DEFAULT_WINDOW = 3.0  # seconds, for extractors of whole utterances
 
 
-class _RecordingStatistics:
-    """Per-bin moments of all speech windows: the recording as one speaker.
+def _proba_alone(clf: Any, X: np.ndarray) -> np.ndarray:
+    """Probabilities of windows each standardised alone (``context="window"``)."""
+    from ._groups import call_with_groups, wants_groups
 
-    The classifier's own scaler turns them into statistics, with the same shrinkage
-    toward the training statistics as ``predict`` applies to one speaker's utterances,
-    the windows being the utterances.
-    """
-
-    def __init__(self) -> None:
-        self.moments: Any = None
-
-    def add(self, X: np.ndarray) -> None:
-        from .preprocessing import _moments
-
-        part = _moments(X, np.zeros(X.shape[0], dtype=np.intp))
-        if self.moments is None:
-            self.moments = part
-        else:
-            self.moments = type(part)(
-                np.concatenate([self.moments.codes, part.codes]),
-                self.moments.total + part.total,
-                self.moments.total_sq + part.total_sq,
-                self.moments.count + part.count,
-            )
-
-    def dataset(self, clf: Any, X: np.ndarray) -> Any:
-        from ._net import _ArrayDataset
-        from .preprocessing import SpeakerStatistics
-
-        stats = clf.scaler_._shrunk_statistics(self.moments)
-        codes = np.zeros(X.shape[0], dtype=np.intp)
-        return _ArrayDataset(np.asarray(X), statistics=SpeakerStatistics(codes, *stats[1:]))
+    groups = np.arange(X.shape[0]) if wants_groups(clf) else None
+    return call_with_groups(clf, "predict_proba", X, groups=groups)
 
 
-def _scaler_first(clf: Any) -> bool:
-    """Whether ``clf`` is a pipeline whose first step is a SpeakerStandardScaler."""
-    from .preprocessing import SpeakerStandardScaler
-
-    return hasattr(clf, "steps") and isinstance(clf.steps[0][1], SpeakerStandardScaler)
-
-
-def _proba(clf: Any, X: np.ndarray, stats: _RecordingStatistics | None) -> np.ndarray:
-    if not hasattr(clf, "net_") and stats is not None and _scaler_first(clf):
-        # The recording's statistics, from the moments of all its windows, then the rest
-        # of the pipeline: batch by batch, as for the network.
-        from .preprocessing import SpeakerStatistics
-
-        scaler = clf.steps[0][1]
-        own = scaler._shrunk_statistics(stats.moments)
-        codes = np.zeros(X.shape[0], dtype=np.intp)
-        Xs = scaler._standardise(np.asarray(X), SpeakerStatistics(codes, *own[1:]))
-        return clf[1:].predict_proba(Xs)
-    if not hasattr(clf, "net_"):  # a pipeline after the extractor: routed speaker ids
-        from .ensemble import call_with_groups
-
-        groups = None if stats is None else np.zeros(X.shape[0], dtype=np.intp)
-        return call_with_groups(clf, "predict_proba", X, groups=groups)
-    if stats is None:
-        # Each window on its own (context="window"), or a classifier without speakers.
-        groups = np.arange(X.shape[0]) if getattr(clf, "standardize", None) == "speaker" else None
-        return clf.predict_proba(X, groups=groups) if groups is not None else clf.predict_proba(X)
-    import torch
-
-    logits, _ = clf.net_.forward(stats.dataset(clf, X), training=False, device="cpu")
-    return torch.softmax(logits.float(), dim=-1).numpy().astype(np.float64)
-
-
+@validate_params(
+    {
+        "model": "no_validation",
+        "audio": "no_validation",
+        "window": [Interval(Real, 0, None, closed="neither"), None],
+        "hop": [Interval(Real, 0, None, closed="neither"), None],
+        "context": [StrOptions({"recording", "window"})],
+        "vad": [StrOptions(set(VAD_METHODS))],
+        "min_speech": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "block_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def predict_timeline(
     model: Any,
     audio: Any,
@@ -357,8 +598,8 @@ def predict_timeline(
     window: float | None = None,
     hop: float | None = None,
     context: str = "recording",
-    threshold_db: float = SILENCE_DB,
-    min_speech: float = 0.2,
+    vad: str = "energy",
+    min_speech: float = 0.1,
     batch_size: int = 64,
     block_size: int = 1 << 18,
     verbose: int = 0,
@@ -366,11 +607,23 @@ def predict_timeline(
     """Emotion over time in one recording of any length.
 
     The recording is read from disk in blocks (resampled block by block with soxr's
-    streaming resampler), cut into windows of ``window`` seconds every ``hop`` seconds, and
-    each window is given the class probabilities the model gives that stretch of audio.
-    Windows without enough sound (voice activity, :func:`~sklearn_ser.detect_speech`'s
-    criterion) are marked ``"no speech"`` instead of being given an emotion. Memory is
-    bounded by ``block_size`` and ``batch_size`` windows, not by the recording's length.
+    streaming resampler). A first pass finds its speech, 10 ms frame by frame
+    (``vad``). A second cuts it into windows of ``window`` seconds every ``hop``
+    seconds and gives each window that holds speech the class probabilities the model
+    gives that stretch of audio; the others are ``"no speech"``. Windows only carry the
+    emotion: the segments start and end where the detector's speech does (to 10 ms), each
+    speech frame taking the emotion of the nearest window, and silence before, between
+    and after is ``"no speech"``.
+
+    Every frame is analysed once, however much the windows overlap: for the functionals
+    and log-mel models, the frame-level descriptors (spectrum, pitch, voicing; the log-mel
+    frames) are computed block by block on one frame grid of the whole recording, and
+    each window's features are taken from its slice of them. A window's edge frames then
+    see the audio around it instead of the zero padding a window analysed alone gets
+    (the user guide gives by how much this changes them). A window of the log-mel CNN
+    keeps its speech frames only, repeated to the model's input length, as a short
+    utterance is padded in training. Memory is bounded by ``block_size`` and
+    ``batch_size`` windows, not by the recording's length.
 
     Parameters
     ----------
@@ -393,16 +646,20 @@ def predict_timeline(
         own. Ignored by other classifiers. With "recording", the features of the speech
         windows wait (beyond 16 MB in a temporary file) until the statistics of the whole
         recording are known.
-    threshold_db : float, default=-50.0
-        Level (RMS dBFS of 25 ms frames) from which a frame counts as sound.
-    min_speech : float, default=0.2
-        Share of a window's frames that must be sound for the window to be labelled.
+    vad : {"energy", "silero", "threshold"}, default="energy"
+        The speech detector (:func:`~sklearn_ser.speech_activity`): level-relative
+        energy in the voice band, robust to steady noise, hum and the recording level
+        (default); the Silero neural network (needs torch and the ``silero-vad``
+        package; about 30x real time); or the fixed -50 dBFS level of earlier versions.
+    min_speech : float, default=0.1
+        Share of a window's 10 ms frames that must be speech for the window to be given
+        an emotion.
     batch_size : int, default=64
         Windows put through the feature extractor and network at once.
     block_size : int, default=262144
         Audio frames read from the file at a time.
     verbose : int, default=0
-        Progress bar (seconds of audio) when > 0.
+        Progress bar (speech windows) when > 0.
 
     Returns
     -------
@@ -420,7 +677,7 @@ def predict_timeline(
     See Also
     --------
     sklearn_ser.plotting.TimelineDisplay : plot a timeline.
-    detect_speech : the voice activity criterion.
+    speech_activity : the speech detectors.
 
     Examples
     --------
@@ -434,8 +691,9 @@ def predict_timeline(
     >>> timeline = predict_timeline(pipe, recording, hop=0.5)
     >>> timeline.proba.shape  # 10 windows of 0.99 s over 5 s, 4 emotions
     (10, 4)
-    >>> [(s.start, s.end) for s in timeline.segments if s.label == "no speech"]
-    [(1.745, 3.245)]
+    >>> [(round(s.start, 1), round(s.end, 1)) for s in timeline.segments
+    ...  if s.label == "no speech"]  # the pause between the utterances, to 10 ms
+    [(1.4, 3.5)]
     """
     features, clf, extractor = _split_model(model)
     sr = int(extractor.sr)
@@ -445,86 +703,169 @@ def predict_timeline(
         model_window = _DEFAULT_WINDOW
     window_s = _seconds(window, "window") or model_window
     hop_s = _seconds(hop, "hop") or window_s / 2
-    if context not in ("recording", "window"):
-        raise ValueError(
-            f"predict_timeline: context must be 'recording' or 'window', got {context!r}."
-        )
-    if not (isinstance(min_speech, (int, float)) and 0 <= min_speech <= 1):
-        raise ValueError(f"predict_timeline: min_speech must be in [0, 1], got {min_speech!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
-    if batch_size < 1:
+    if isinstance(batch_size, (bool, np.bool_)):
         raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
     _check_sr(sr, "sr")
     win, step = max(round(window_s * sr), 1), max(round(hop_s * sr), 1)
-    if hasattr(clf, "net_"):
-        one_speaker = context == "recording" and getattr(clf, "standardize", None) == "speaker"
-    else:
-        from .ensemble import wants_groups
+    from ._groups import call_with_groups, speaker_statistics_path, wants_groups
+    from .preprocessing import SpeakerStatistics
 
-        one_speaker = context == "recording" and wants_groups(clf)
+    # The recording as one speaker: statistics from the moments of all its speech windows
+    # (fast path, batch by batch), or all windows' features routed as one group at once.
+    path = speaker_statistics_path(clf)
+    one_speaker = context == "recording" and (path is not None or wants_groups(clf))
 
+    # 1. Speech, frame by frame (10 ms), over the whole recording: a first pass.
+    active = stream_activity(audio, sr, vad=vad, block_size=block_size)
     blocks, duration = stream_audio(audio, sr, block_size=block_size)
+    n_samples = max(round(duration * sr), 1)
+    starts = _window_starts(n_samples, win, step)
+    ends = np.minimum(starts + win, n_samples)
+    speech = _speech_share(active, starts, ends, sr) >= max(min_speech, 1e-9)
+    rows = np.flatnonzero(speech)
     bar = None
     if verbose:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=round(duration, 1), unit="s", desc="audio")
+        bar = tqdm(total=len(rows), unit="window", desc="speech windows")
+
+    # 2. Features of the speech windows; 3. their probabilities.
     n_classes = len(clf.classes_)
-    all_starts, all_ends, all_speech, all_proba = [], [], [], []
-    stats = _RecordingStatistics() if one_speaker else None
+    proba = np.full((len(starts), n_classes), np.nan)
+    moments: Any = None
+    batch_rows: list[np.ndarray] = []
     with _FeatureStore() as store:
-        for starts, waves in _batches(_windows(blocks, win, step), batch_size):
-            lengths = [w.shape[0] for w in waves]
-            if min(lengths) == max(lengths):
-                fraction = speech_fraction(np.stack(waves), sr, threshold_db)
-            else:
-                fraction = np.array([speech_fraction(w, sr, threshold_db) for w in waves])
-            speech = fraction >= max(min_speech, 1e-9)
-            proba = np.full((len(waves), n_classes), np.nan)
-            if speech.any():
-                Xt = _features(features, [w for w, s in zip(waves, speech) if s])
-                if stats is None:
-                    proba[speech] = _proba(clf, Xt, None)
-                else:  # classified once the whole recording's statistics are known
-                    stats.add(Xt)
-                    store.add(Xt)
-            all_starts += starts
-            all_ends += [s + n for s, n in zip(starts, lengths)]
-            all_speech.append(speech)
-            all_proba.append(proba)
+        for idx, Xt in _speech_features(
+            features, extractor, blocks, starts, win, step, rows, active, sr, batch_size
+        ):
+            if not one_speaker:
+                proba[idx] = _proba_alone(clf, Xt)
+            else:  # classified once the whole recording's statistics are known
+                if path is not None:
+                    part = path[0].moments(Xt, np.zeros(Xt.shape[0], dtype=np.intp))
+                    moments = part if moments is None else moments.merge(part)
+                store.add(Xt)
+                batch_rows.append(idx)
             if bar is not None:
-                bar.update(round(min(len(waves) * step / sr, bar.total - bar.n), 3))
-        speech_rows = [np.flatnonzero(s) for s in all_speech]
-        batches = [b for b, rows in enumerate(speech_rows) if len(rows)]
-        batchwise = hasattr(clf, "net_") or _scaler_first(clf)
-        if stats is not None and stats.moments is not None and batchwise:
-            for b, Xt in zip(batches, store):
-                all_proba[b][speech_rows[b]] = _proba(clf, Xt, stats)
-        elif stats is not None and stats.moments is not None:
+                bar.update(len(idx))
+        if batch_rows and path is not None:
+            scaler, predict = path
+            own = scaler.statistics_from_moments(moments)  # one group: the recording
+            for idx, Xt in zip(batch_rows, store):
+                codes = np.zeros(Xt.shape[0], dtype=np.intp)
+                proba[idx] = predict(Xt, SpeakerStatistics(codes, own.mean, own.scale))
+        elif batch_rows:
             # Any other pipeline takes the recording's speaker statistics from all its
             # windows at once: their features (not audio) are held together for this call.
             X_all = store.concatenate()
-            proba_all = _proba(clf, X_all, stats)
-            bounds = np.cumsum([0] + [len(speech_rows[b]) for b in batches])
-            for j, b in enumerate(batches):
-                all_proba[b][speech_rows[b]] = proba_all[bounds[j] : bounds[j + 1]]
+            groups = np.zeros(X_all.shape[0], dtype=np.intp)
+            proba[np.concatenate(batch_rows)] = call_with_groups(
+                clf, "predict_proba", X_all, groups=groups
+            )
     if bar is not None:
         bar.close()
 
-    speech = np.concatenate(all_speech)
-    proba = np.concatenate(all_proba)
     classes = np.asarray(clf.classes_)
     best = classes[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)].astype(str)
-    label = np.where(speech, best, NO_SPEECH).astype(object)
+    label = np.array([str(v) for v in np.where(speech, best, NO_SPEECH).astype(object)])
+    start_s, end_s = starts / sr, ends / sr
     return Timeline(
-        start=np.asarray(all_starts, dtype=np.float64) / sr,
-        end=np.asarray(all_ends, dtype=np.float64) / sr,
-        label=np.array([str(v) for v in label]),
+        start=start_s.astype(np.float64),
+        end=end_s.astype(np.float64),
+        label=label,
         proba=proba,
         speech=speech,
         classes=classes,
         duration=float(duration),
         window=win / sr,
         hop=step / sr,
+        segments=_speech_segments(active, (start_s + end_s) / 2, label, float(duration)),
     )
+
+
+def _speech_share(active: np.ndarray, starts: np.ndarray, ends: np.ndarray, sr: int) -> np.ndarray:
+    """Share of each window's 10 ms detector frames that are speech."""
+    frame, hop = max(round(VAD_FRAME * sr), 1), max(round(VAD_HOP * sr), 1)
+    counts = np.concatenate([[0], np.cumsum(active)])
+    first = np.minimum(starts // hop, len(active) - 1)
+    last = np.clip((ends - frame) // hop + 1, first + 1, len(active))
+    return (counts[last] - counts[first]) / (last - first)
+
+
+def _speech_segments(
+    active: np.ndarray, centres: np.ndarray, label: np.ndarray, duration: float
+) -> list[Segment]:
+    """Segments at the detector's resolution: each speech frame takes the emotion of the
+    nearest labelled window; frames without speech are ``"no speech"``."""
+    labelled = np.flatnonzero(label != NO_SPEECH)
+    frame_label = np.full(len(active), NO_SPEECH, dtype=object)
+    if len(labelled):
+        t = np.arange(len(active)) * VAD_HOP + VAD_FRAME / 2
+        c = centres[labelled]
+        k = np.clip(np.searchsorted(c, t), 1, max(len(c) - 1, 1))
+        if len(c) > 1:
+            k = np.where(np.abs(t - c[k - 1]) <= np.abs(t - c[k]), k - 1, k)
+        else:
+            k = np.zeros(len(t), dtype=int)
+        frame_label[active] = label[labelled][k[active]]
+    # Frame j stands for the time closest to its centre; the segments tile [0, duration].
+    bounds = np.arange(len(active) + 1) * VAD_HOP + (VAD_FRAME - VAD_HOP) / 2
+    bounds = np.minimum(bounds, duration)
+    bounds[0], bounds[-1] = 0.0, duration
+    change = np.flatnonzero(frame_label[1:] != frame_label[:-1]) + 1
+    edges = np.concatenate([[0], change, [len(active)]])
+    return [
+        Segment(float(bounds[a]), float(bounds[b]), str(frame_label[a]))
+        for a, b in itertools.pairwise(edges)
+        if bounds[b] > bounds[a]
+    ]
+
+
+def _speech_features(
+    features: Any,
+    extractor: Any,
+    blocks: Iterator[np.ndarray],
+    starts: np.ndarray,
+    win: int,
+    step: int,
+    rows: np.ndarray,
+    active: np.ndarray,
+    sr: int,
+    batch_size: int,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(window indices, features)`` of the speech windows ``rows``, batch by batch."""
+    if not len(rows):
+        for _ in blocks:  # still read (and validate) the audio
+            pass
+        return
+    for kind in (_LogMelFrames, _LLDFrames):
+        if kind.applies(features):
+            analysis = kind(extractor)
+            keep = _keep_speech(active, analysis.hop, sr) if kind is _LogMelFrames else None
+            yield from _frames_once(
+                analysis, blocks, starts, win, rows, keep or (lambda *a: None), batch_size
+            )
+            return
+    # Any other extractor: each window's waveform (its speech only, for extractors of a
+    # fixed number of frames, which pad it as they pad a short utterance).
+    cut = hasattr(extractor, "n_frames_")
+    keep = _keep_speech(active, 1, sr) if cut else None
+    index = {int(s): i for i, s in enumerate(starts)}
+    wanted = set(rows.tolist())
+    pending_rows: list[int] = []
+    pending: list[np.ndarray] = []
+    for s, w in _windows(blocks, win, step):
+        i = index.get(int(s))
+        if i is None or i not in wanted:
+            continue
+        if keep is not None:
+            mask = keep(i, int(s), w.shape[0])
+            if mask.any():
+                w = w[mask]
+        pending_rows.append(i)
+        pending.append(w)
+        if len(pending) == batch_size:
+            yield np.asarray(pending_rows), _features(features, pending)
+            pending_rows, pending = [], []
+    if pending:
+        yield np.asarray(pending_rows), _features(features, pending)

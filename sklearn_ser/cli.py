@@ -7,18 +7,25 @@ A user mistake ends in one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+NO_SPEECH = "no speech"  # as sklearn_ser._timeline.NO_SPEECH (not imported: lean start-up)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
 FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
+MODELS = ("functionals", "cnn", "fusion")
+DEMO_EPOCHS = 15
 
 
 class UserError(Exception):
@@ -38,23 +45,39 @@ def default_threads() -> int:
     return max(1, min(cores, 4))
 
 
-def _set_threads(args: argparse.Namespace) -> None:
+def _set_threads(args: argparse.Namespace) -> Callable[[], None]:
+    """Limit torch and BLAS threads to ``--threads``; returns what restores them.
+
+    ``main`` restores them when the command ends, so that calling it from Python (a
+    notebook, a test) leaves the process's thread settings as they were.
+    """
     threads = getattr(args, "threads", None)
     if threads is None:
-        return
+        return lambda: None
     if threads < 1:
         raise UserError(f"--threads must be >= 1, got {threads}.")
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    undo: list[Callable[[], None]] = []
+    if "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        undo.append(lambda: os.environ.pop("OMP_NUM_THREADS", None))
     try:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(limits=threads)
+        undo.append(threadpool_limits(limits=threads).restore_original_limits)
     except ImportError:  # pragma: no cover
         pass
     if getattr(args, "needs_torch", True):
         import torch
 
+        previous = torch.get_num_threads()
         torch.set_num_threads(threads)
+        undo.append(lambda: torch.set_num_threads(previous))
+
+    def restore() -> None:
+        for step in reversed(undo):
+            step()
+
+    return restore
 
 
 def _check_output(path: str | None, option: str, suffixes: tuple[str, ...] = ()) -> None:
@@ -71,6 +94,20 @@ def _check_output(path: str | None, option: str, suffixes: tuple[str, ...] = ())
         raise UserError(f"{option} {str(target)!r}: folder {str(parent)!r} does not exist.")
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise UserError(f"{option} {str(target)!r} is not writable.")
+
+
+def _output_folder(path: str, option: str) -> Path:
+    """Create the folder ``path`` if needed; fail before any work if it cannot be written."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {path!r} is a file; give a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{option} {path!r}: cannot create the folder ({exc.strerror}).") from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"{option} {path!r} is not writable; give another folder.")
+    return folder
 
 
 class _PlainText:
@@ -97,14 +134,97 @@ def _isatty(stream: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
+def _check_model_options(args: argparse.Namespace) -> None:
+    """The CNN's options with ``--model functionals``: a mistake, said before any work."""
+    if args.model != "functionals":
+        return
+    given = [
+        option
+        for option, value in (
+            ("--epochs", args.epochs),
+            ("--features", args.features),
+            ("--checkpoint", getattr(args, "checkpoint", None)),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UserError(
+            f"{', '.join(given)} set{'s' if len(given) == 1 else ''} the CNN, which "
+            "--model functionals has none of; use --model cnn or --model fusion."
+        )
+
+
 def _pipeline(args: argparse.Namespace, **overrides: Any):
+    """``make_ser_pipeline`` of ``--model``, with the command's options."""
     from . import make_ser_pipeline
 
-    params = {"random_state": args.seed, "verbose": max(args.verbose - 1, 0)}
+    _check_model_options(args)
+    cnn_params: dict[str, Any] = {}
     if args.epochs is not None:
-        params["max_epochs"] = args.epochs
-    params.update(overrides)
-    return make_ser_pipeline("cnn", features=args.features, n_jobs=args.n_jobs, **params)
+        cnn_params["max_epochs"] = args.epochs
+    if getattr(args, "checkpoint", None) is not None:
+        cnn_params["checkpoint"] = args.checkpoint
+    cnn_params.update(overrides)
+    return make_ser_pipeline(
+        args.model,
+        features=args.features,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        verbose=max(args.verbose - 1, 0),
+        **cnn_params,
+    )
+
+
+def _predictor(model: Any) -> Any:
+    """The model that predicts: an AugmentedClassifier's estimator (nothing is augmented
+    at prediction), else ``model``."""
+    from .augment import AugmentedClassifier
+
+    while isinstance(model, AugmentedClassifier):
+        model = getattr(model, "estimator_", model.estimator)
+    return model
+
+
+def _without_samplers(pipe: Any) -> Any:
+    """An imbalanced-learn pipeline without its samplers (skipped at prediction anyway)."""
+    steps = getattr(pipe, "steps", None)
+    if steps is None or not any(hasattr(step, "fit_resample") for _, step in steps):
+        return pipe
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([(name, step) for name, step in steps if not hasattr(step, "fit_resample")])
+
+
+def _members(model: Any) -> list[Any]:
+    """The pipelines that predict for ``model``: itself, or the members of a fusion.
+
+    Each starts with its feature extractor: what only trains is left out (the augmenter
+    of an :class:`~sklearn_ser.augment.AugmentedClassifier`, the samplers of an
+    imbalanced-learn pipeline).
+    """
+    from .ensemble import LateFusionClassifier
+
+    model = _predictor(model)
+    if isinstance(model, LateFusionClassifier):
+        fitted = getattr(model, "estimators_", None)
+        members = list(fitted) if fitted is not None else [est for _, est in model.estimators]
+        return [_without_samplers(_predictor(member)) for member in members]
+    return [_without_samplers(model)]
+
+
+def _weights(model: Any) -> Any:
+    """The weights of a fusion's members (None: equal)."""
+    return getattr(_predictor(model), "weights", None)
+
+
+def _show_epochs(model: Any) -> None:
+    """One line per training epoch (skorch's table) for every network of ``model``."""
+    from . import SERClassifier
+
+    for member in _members(model):
+        final = member.steps[-1][1]
+        if isinstance(final, SERClassifier):
+            final.set_params(verbose=max(final.verbose, 1))
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -115,11 +235,11 @@ def _settings(args: argparse.Namespace) -> dict:
     return {"library_version": __version__, **settings}
 
 
-def _load_corpus(name: str, data_home: str | None):
+def _load_corpus(name: str, data_home: str | None, download: bool = False):
     from . import datasets
 
     loader = getattr(datasets, f"load_{name}")
-    return loader(data_home)
+    return loader(data_home, download=download)
 
 
 def _collect_audio(paths: Sequence[str]) -> list[str]:
@@ -142,15 +262,26 @@ def _load_model(path: str):
     from ._persistence import load_model
 
     try:
-        return load_model(path)
-    except FileNotFoundError as exc:
+        model = load_model(path)
+    except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         raise UserError(str(exc)) from None
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    for member in _members(model):
+        if not hasattr(member, "steps") or len(member.steps) < 2:
+            raise UserError(
+                f"model file {path!r} holds a {type(member).__name__}, not a pipeline that "
+                "starts from audio (save a fitted make_ser_pipeline() model)."
+            )
+    return model
 
 
-def _run_skipping_failures(method, files: list[str], verbose: bool, chunk: int = 64):
-    """Apply ``method`` chunk by chunk; files that fail are reported and skipped."""
+def _run_skipping_failures(
+    method: Callable[[list[str]], list], files: list[str], verbose: bool, chunk: int = 64
+) -> tuple[list | None, list[str], list[str]]:
+    """Apply ``method`` chunk by chunk; files that fail are reported and skipped.
+
+    ``method`` returns a list of arrays for a list of files (one array per model member);
+    the result is that list for the readable files, each array concatenated over chunks.
+    """
     from tqdm.auto import tqdm
 
     results, kept, failed = [], [], []
@@ -171,41 +302,67 @@ def _run_skipping_failures(method, files: list[str], verbose: bool, chunk: int =
                 print(f"sklearn-ser: skipped {f}: {exc}", file=sys.stderr)
     import numpy as np
 
-    stacked = np.concatenate(results) if results else None
+    stacked = [np.concatenate(arrays) for arrays in zip(*results)] if results else None
     return stacked, kept, failed
+
+
+def _speaker_groups(files: list[str], group_by: str) -> list[str]:
+    """The speaker of each file under ``--group-by``."""
+    if group_by == "folder":
+        return [str(Path(f).parent) for f in files]
+    if group_by == "all":
+        return ["all"] * len(files)
+    return list(files)
 
 
 def _apply_to_files(model, method: str, files: list[str], args: argparse.Namespace):
     """``model.<method>`` of the readable files, with the speaker groups of ``--group-by``.
 
-    Features are extracted chunk by chunk (unreadable files are skipped), then classified
-    together, so a speaker-standardising model sees each speaker's files at once (with
-    ``--group-by folder``); by default every file is its own speaker, so that a file's
-    prediction does not depend on the other files of the call.
+    Features are extracted chunk by chunk (unreadable files are skipped), then the steps
+    after the extractor run on all of them at once with the speaker ids of ``--group-by``,
+    so that a speaker-standardising model sees each speaker's files together; by default
+    every file is its own speaker, so that a file's result does not depend on the other
+    files of the call. For a fusion every member does so, and their probabilities are
+    averaged with the fusion's weights, as its ``predict_proba`` does. ``method`` is
+    ``"predict_proba"`` or ``"embed"``: the network's embeddings, or the standardised
+    functionals of a functionals model (the input of its linear model).
     """
-    from .model_selection import _accepts_groups
+    import numpy as np
 
-    if not hasattr(model, "steps"):
-        raise UserError("the model file must hold a pipeline that starts from audio.")
+    from .ensemble import call_with_groups
+
+    members = _members(model)
     if getattr(args, "crop", "model") == "cover":
         # Files longer than the model's input are covered whole, not cut to their centre.
-        model.set_params(**{k: "cover" for k in model.get_params() if k.endswith("__crop")})
-    features, classifier = model[:-1], model.steps[-1][1]
-    Xt, kept, failed = _run_skipping_failures(features.transform, files, args.verbose > 0)
-    if Xt is None:
+        for member in members:
+            member.set_params(**{k: "cover" for k in member.get_params() if k.endswith("__crop")})
+    extractors = [member[:1] for member in members]
+    Xts, kept, failed = _run_skipping_failures(
+        lambda part: [extractor.transform(part) for extractor in extractors],
+        files,
+        args.verbose > 0,
+    )
+    if Xts is None:
         return None, kept, failed
-    params = {}
-    if _accepts_groups(classifier, method):
-        if args.group_by == "folder":
-            params["groups"] = [str(Path(f).parent) for f in kept]
-        elif args.group_by == "file":
-            params["groups"] = list(kept)
-    return getattr(classifier, method)(Xt, **params), kept, failed
+    groups = _speaker_groups(kept, args.group_by)
+    outputs = []
+    for member, Xt in zip(members, Xts):
+        rest, method_name = member[1:], method
+        if method == "embed":
+            method_name = "transform"
+            if not hasattr(rest.steps[-1][1], "transform"):  # not a network: its input
+                if len(rest.steps) == 1:
+                    outputs.append(Xt)
+                    continue
+                rest = rest[:-1]
+        outputs.append(call_with_groups(rest, method_name, Xt, groups=groups))
+    if len(outputs) == 1:
+        return outputs[0], kept, failed
+    return np.average(np.stack(outputs), axis=0, weights=_weights(model)), kept, failed
 
 
 def _classes(model) -> list[str]:
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
-    return [str(c) for c in final.classes_]
+    return [str(c) for c in model.classes_]
 
 
 # --------------------------------------------------------------------------- commands
@@ -215,10 +372,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import make_emotional_speech
     from .model_selection import evaluate_speaker_independent
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.speakers < 3:
+        raise UserError(
+            "--speakers must be >= 3 (the map of unseen speakers holds out two), got "
+            f"{args.speakers}."
+        )
+    if args.utterances < 1:
+        raise UserError(f"--utterances must be >= 1, got {args.utterances}.")
+    out = _output_folder(args.out, "--out")
     start = time.perf_counter()
-    data = make_emotional_speech(n_speakers=args.speakers, random_state=args.seed)
+    data = make_emotional_speech(
+        n_speakers=args.speakers, n_utterances=args.utterances, random_state=args.seed
+    )
     X, y, speakers = data.data, np.asarray(data.target), np.asarray(data.speaker)
     print(
         f"Synthetic emotional speech: {len(y)} utterances, {len(set(speakers))} speakers, "
@@ -273,6 +438,7 @@ def _demo_figures(args, out: Path, X, y, speakers, result, settings) -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
+    import sklearn
 
     from .model_selection import evaluate_speaker_independent
 
@@ -281,7 +447,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UserError(f"--{option} must be >= 1, got {value}.")
-    bunch = _load_corpus(args.corpus, args.data_home)
+    bunch = _load_corpus(args.corpus, args.data_home, args.download)
     files = np.asarray(list(bunch.filenames), dtype=object)
     target, speaker = np.asarray(bunch.target), np.asarray(bunch.speaker).astype(str)
     kept = sorted(set(speaker))
@@ -303,14 +469,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         f"{args.corpus}: {len(target)} utterances, {len(kept)} speakers, "
         f"{len(set(target))} emotions; leave-one-speaker-out, {n_folds} folds."
     )
-    result = evaluate_speaker_independent(
-        _pipeline(args), list(files), target, speaker, cv=cv, verbose=1
-    )
-    print(result.to_text())
+    pipe = _pipeline(args)
+    # Speaker ids reach every step that uses them (the functionals' scaler) by routing.
+    with sklearn.config_context(enable_metadata_routing=True):
+        results = evaluate_speaker_independent(
+            pipe, list(files), target, speaker, cv=cv, verbose=1, protocol="both"
+        )
+    for protocol, result in results.items():
+        print(f"\n{_PROTOCOL_TITLES[protocol]}")
+        print(result.to_text())
     if args.json:
-        report = {**result.to_dict(), "settings": _settings(args), "n_folds_run": n_folds}
+        report = {
+            "protocols": {protocol: result.to_dict() for protocol, result in results.items()},
+            "settings": _settings(args),
+            "n_folds_run": n_folds,
+        }
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
+
+
+_PROTOCOL_TITLES = {
+    "file": "Protocol 'file': every test file predicted alone",
+    "speaker": "Protocol 'speaker': each test speaker's files predicted together, with "
+    "their speaker's id (context)",
+}
 
 
 def _read_labels(path: str, audio_dir: str | None) -> tuple[list[str], list[str], list | None]:
@@ -337,46 +519,122 @@ def _read_labels(path: str, audio_dir: str | None) -> tuple[list[str], list[str]
     return files, [r["label"].strip() for r in rows], speakers
 
 
+@contextlib.contextmanager
+def _noting_interrupts() -> Iterator[list]:
+    """Note every Ctrl-C, even one that a library catches.
+
+    skorch ends training at a KeyboardInterrupt and returns as if it had finished, so a
+    model half trained would look complete. The list this yields is non-empty once
+    Ctrl-C was pressed; the interrupt is still raised where it lands.
+    """
+    noted: list = []
+    if threading.current_thread() is not threading.main_thread():  # pragma: no cover
+        yield noted
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _training_data(args: argparse.Namespace) -> tuple[list, list, list | None]:
+    if args.corpus:
+        bunch = _load_corpus(args.corpus, args.data_home, args.download)
+        return list(bunch.filenames), list(bunch.target), list(bunch.speaker)
+    if args.labels:
+        return _read_labels(args.labels, args.audio_dir)
+    raise UserError("train needs --corpus NAME (with --data-home) or --labels CSV.")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ._persistence import save_model
+    from .ensemble import call_with_groups
 
     _check_output(args.output, "--output")
-    if args.corpus:
-        bunch = _load_corpus(args.corpus, args.data_home)
-        files, labels, speakers = list(bunch.filenames), list(bunch.target), list(bunch.speaker)
-    elif args.labels:
-        files, labels, speakers = _read_labels(args.labels, args.audio_dir)
-    else:
-        raise UserError("train needs --corpus NAME (with --data-home) or --labels CSV.")
-    emotions = ", ".join(sorted({str(v) for v in labels}))
-    print(f"Training on {len(files)} utterances, {len(set(labels))} emotions ({emotions})...")
+    if args.checkpoint is not None:
+        _check_output(args.checkpoint, "--checkpoint")
+    pipe = _pipeline(args)
     # One line per epoch (skorch's table) even without -v; -v adds extraction progress.
-    pipe = _pipeline(args, verbose=args.verbose)
-    pipe.set_params(classifier__verbose=max(args.verbose, 1))
-    fit_params = {"classifier__groups": speakers} if speakers else {}
-    sys.stdout.flush()
-    pipe.fit(files, labels, **fit_params)
-    path = save_model(pipe, args.output)
+    _show_epochs(pipe)
+    try:
+        with _noting_interrupts() as interrupted:
+            files, labels, speakers = _training_data(args)
+            emotions = ", ".join(sorted({str(v) for v in labels}))
+            print(
+                f"Training make_ser_pipeline({args.model!r}) on {len(files)} utterances, "
+                f"{len(set(labels))} emotions ({emotions})..."
+            )
+            sys.stdout.flush()
+            pipe = call_with_groups(pipe, "fit", files, labels, groups=speakers)
+            if interrupted:  # caught by skorch, which returned a half-trained network
+                raise KeyboardInterrupt
+            # Written whole to a temporary file, then renamed over the output.
+            path = save_model(pipe, args.output)
+    except KeyboardInterrupt:
+        kept = "is unchanged" if Path(args.output).exists() else "was not created"
+        resume = (
+            f" Run the same command again to resume from the last finished epoch in "
+            f"{args.checkpoint}."
+            if args.checkpoint is not None and Path(args.checkpoint).exists()
+            else ""
+        )
+        print(
+            f"sklearn-ser train: interrupted; nothing was written ({args.output} {kept}).{resume}",
+            file=sys.stderr,
+        )
+        return 130
     print(f"Saved {path} (classes: {', '.join(_classes(pipe))}).")
     return 0
+
+
+def _speech_files(model, files: list[str], vad: str) -> tuple[list[str], set[str]]:
+    """The files that hold speech and those that do not (silent, too short, noise only:
+    :func:`~sklearn_ser.has_speech`); unreadable files count as speech here, so that the
+    model's own reading reports them."""
+    from ._audio import has_speech
+
+    first = _members(model)[0].steps[0][1]
+    if hasattr(first, "extractors_"):
+        first = first.extractors_[0][1]
+    sr = int(getattr(first, "sr", 16000))
+    silent = set()
+    for f in files:
+        try:
+            if not has_speech([f], sr=sr, vad=vad)[0]:
+                silent.add(f)
+        except (ValueError, OSError):
+            pass
+    return [f for f in files if f not in silent], silent
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     _check_output(args.output, "--output")
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
-    proba, kept, failed = _apply_to_files(model, "predict_proba", files, args)
+    # No speech is an answer: such files get "no speech" and no probabilities, and do not
+    # take part in a speaker's statistics.
+    speech_files, silent = _speech_files(model, files, args.vad)
+    proba, kept, failed = (None, [], [])
+    if speech_files:
+        proba, kept, failed = _apply_to_files(model, "predict_proba", speech_files, args)
     classes = _classes(model)
-    records = []
+    found = {}
     for f, p in zip(kept, proba if proba is not None else []):
         best = int(p.argmax())
-        records.append(
-            {
-                "path": f,
-                "label": str(classes[best]),
-                **{f"p_{c}": round(float(v), 6) for c, v in zip(classes, p)},
-            }
-        )
+        found[f] = {
+            "path": f,
+            "label": str(classes[best]),
+            **{f"p_{c}": round(float(v), 6) for c, v in zip(classes, p)},
+        }
+    for f in silent:
+        found[f] = {"path": f, "label": NO_SPEECH, **{f"p_{c}": None for c in classes}}
+    records = [found[f] for f in files if f in found]
     stream = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         if args.format == "json":
@@ -387,11 +645,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 stream, fieldnames=["path", "label"] + [f"p_{c}" for c in classes]
             )
             writer.writeheader()
-            writer.writerows(records)
+            writer.writerows(
+                {k: ("" if v is None else v) for k, v in record.items()} for record in records
+            )
     finally:
         if stream is not sys.stdout:
             stream.close()
     return 1 if failed else 0
+
+
+def _check_embeddable(model: Any) -> None:
+    if len(_members(model)) > 1:
+        raise UserError(
+            "the model is a fusion of "
+            + " and ".join(repr(name) for name, _ in _predictor(model).estimators)
+            + ", which has no single embedding; embed with one of its members (e.g. "
+            "save_model(model.named_estimators_['cnn'], path)) or a model trained with "
+            "--model cnn or --model functionals."
+        )
+
+
+def _has_embedding(model: Any) -> bool:
+    (member,) = _members(model)
+    return hasattr(member.steps[-1][1], "transform")
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
@@ -399,11 +675,26 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     _check_output(args.output, "--output", (".npy", ".csv"))
     model = _load_model(args.model)
+    _check_embeddable(model)
     files = _collect_audio(args.paths)
-    emb, kept, failed = _apply_to_files(model, "transform", files, args)
+    speech_files, silent = _speech_files(model, files, args.vad)
+    emb, kept, failed = (None, [], [])
+    if speech_files:
+        emb, kept, failed = _apply_to_files(model, "embed", speech_files, args)
     out = Path(args.output)
     if emb is None:
         emb = np.zeros((0, 0), dtype=np.float32)
+    if silent:  # no speech: a row of NaN, in the files' order
+        rows = {f: row for f, row in zip(kept, emb)}
+        width = emb.shape[1]
+        kept = [f for f in files if f in rows or f in silent]
+        nan = np.full(width, np.nan, dtype=np.float32)
+        emb = np.stack([rows.get(f, nan) for f in kept]) if kept else emb
+        print(
+            f"sklearn-ser: no speech in {len(silent)} file(s) (silent, too short or noise "
+            "only): their embeddings are NaN.",
+            file=sys.stderr,
+        )
     if out.suffix.lower() == ".csv":
         with out.open("w", newline="") as f:
             writer = csv.writer(f)
@@ -414,13 +705,44 @@ def cmd_embed(args: argparse.Namespace) -> int:
         out.with_suffix(".paths.txt").write_text("".join(f"{p}\n" for p in kept))
     else:
         raise UserError(f"--output must end in .npy or .csv, got {str(out)!r}.")
-    print(f"Wrote {emb.shape[0]} embeddings of size {emb.shape[1]} to {out}.")
+    what = "embeddings" if _has_embedding(model) else "standardised functionals"
+    print(f"Wrote {emb.shape[0]} {what} of size {emb.shape[1]} to {out}.")
     return 1 if failed else 0
 
 
-def cmd_timeline(args: argparse.Namespace) -> int:
-    from ._timeline import predict_timeline
+def _timeline(model: Any, audio: str, **params: Any) -> Any:
+    """``predict_timeline`` of a pipeline; of a fusion, its members' averaged.
 
+    The members' windows are the first member's (its window length and hop), so their
+    probabilities are of the same stretches of audio, averaged with the fusion's weights
+    as its ``predict_proba`` does.
+    """
+    import numpy as np
+
+    from . import Timeline, predict_timeline
+
+    first, *others = _members(model)
+    timeline = predict_timeline(first, audio, **params)
+    if not others:
+        return timeline
+    params = {**params, "window": timeline.window, "hop": timeline.hop}
+    timelines = [timeline] + [predict_timeline(member, audio, **params) for member in others]
+    proba = np.average(np.stack([t.proba for t in timelines]), axis=0, weights=_weights(model))
+    best = timeline.classes[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)].astype(str)
+    return Timeline(
+        start=timeline.start,
+        end=timeline.end,
+        label=np.where(timeline.speech, best, timeline.label),
+        proba=proba,
+        speech=timeline.speech,
+        classes=timeline.classes,
+        duration=timeline.duration,
+        window=timeline.window,
+        hop=timeline.hop,
+    )
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
     _check_output(args.output, "--output")
     model = _load_model(args.model)
     files = _collect_audio(args.paths)
@@ -428,12 +750,13 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     results, failed = [], []
     for f in files:
         try:
-            timeline = predict_timeline(
+            timeline = _timeline(
                 model,
                 f,
                 window=args.window,
                 hop=args.hop,
                 context=args.context,
+                vad=args.vad,
                 verbose=1 if not args.quiet else 0,
             )
         except (ValueError, FileNotFoundError, OSError) as exc:
@@ -494,23 +817,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def threads_option(p: argparse.ArgumentParser) -> None:
+    def download_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--download",
+            action="store_true",
+            help="download the corpus into --data-home if it is not there (where it has a "
+            "public download)",
+        )
+
+    def threads_option(p: argparse.ArgumentParser, default: int | None = None) -> None:
+        why = f"the usable cores, at most 4: {default_threads()} here"
+        if default is not None:
+            why = (
+                f"{default}: the networks are tiny, and one thread is as fast on an idle "
+                "machine and several times faster on a busy one"
+            )
         p.add_argument(
             "--threads",
             type=int,
-            default=default_threads(),
-            help="threads of torch and BLAS (default: the usable cores, at most 4: "
-            f"{default_threads()} here)",
+            default=default_threads() if default is None else default,
+            help=f"threads of torch and BLAS (default: {why})",
         )
 
-    def model_options(p: argparse.ArgumentParser) -> None:
+    def model_options(
+        p: argparse.ArgumentParser,
+        choose_model: bool = True,
+        threads: int | None = None,
+        epochs: int = 40,
+    ) -> None:
+        if choose_model:
+            p.add_argument(
+                "--model",
+                choices=MODELS,
+                default="functionals",
+                help="functionals (default, the most accurate on speakers never heard: "
+                "acoustic functionals of each utterance, standardised per speaker, and a "
+                "linear model; trains in seconds), cnn (a CNN over 3 s log-mel maps) or "
+                "fusion (both, their probabilities averaged): make_ser_pipeline(MODEL)",
+            )
         p.add_argument(
-            "--features", choices=FEATURES, default="logmel", help="network input (default: logmel)"
+            "--features",
+            choices=FEATURES,
+            default=None,
+            help="the CNN's input (--model cnn or fusion; default: logmel)",
         )
-        p.add_argument("--epochs", type=int, default=None, help="training epochs")
+        p.add_argument(
+            "--epochs",
+            type=int,
+            default=None,
+            help=f"the CNN's training epochs (default: {epochs})",
+        )
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
-        threads_option(p)
+        threads_option(p, threads)
         p.add_argument("-v", "--verbose", action="count", default=0, help="more output")
 
     demo = sub.add_parser(
@@ -520,15 +879,23 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluation on synthetic emotional speech; writes a confusion "
         "matrix and a t-SNE map of unseen speakers' embeddings as PNG.",
     )
-    model_options(demo)
+    model_options(demo, choose_model=False, threads=1, epochs=DEMO_EPOCHS)
     demo.add_argument("--speakers", type=int, default=6, help="synthetic speakers (default: 6)")
+    demo.add_argument(
+        "--utterances",
+        type=int,
+        default=6,
+        help="utterances per speaker and emotion (default: 6)",
+    )
     demo.add_argument("--out", default="sklearn_ser_demo", help="folder for the figures")
-    demo.set_defaults(func=cmd_demo, epochs=15)
+    demo.set_defaults(func=cmd_demo, model="cnn", epochs=DEMO_EPOCHS)
 
     ev = sub.add_parser(
         "evaluate",
         help="speaker-independent table for a corpus",
-        description="Leave-one-speaker-out UA/WA of the default pipeline.",
+        description="Leave-one-speaker-out UA/WA of make_ser_pipeline(MODEL) (by default "
+        "the functionals model), under both protocols from one fit per fold: each test file "
+        "alone, and with its speaker's other files as context.",
     )
     ev.add_argument("--corpus", required=True, choices=CORPORA)
     ev.add_argument(
@@ -547,23 +914,42 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--folds", type=int, default=None, help="run only the first N leave-one-speaker-out folds"
     )
+    download_option(ev)
     model_options(ev)
     ev.set_defaults(func=cmd_evaluate)
 
     tr = sub.add_parser(
         "train",
         help="train on a corpus or labelled files; save a model",
-        description="Train the default pipeline and save a safe model file.",
+        description="Train make_ser_pipeline(MODEL) (by default the functionals model) "
+        "and save it as a safe model file. The file is written whole at the end, or not at "
+        "all: Ctrl-C leaves an existing file unchanged (exit code 130).",
     )
     tr.add_argument("--corpus", choices=CORPORA, help="a corpus loader's name")
     tr.add_argument("--data-home", default=None, help="folder holding the corpus folder")
+    download_option(tr)
     tr.add_argument("--labels", help="CSV with columns path,label[,speaker]")
     tr.add_argument(
         "--audio-dir", help="folder the CSV paths are relative to (default: the CSV's folder)"
     )
     tr.add_argument("-o", "--output", required=True, help="model file (.safetensors)")
+    tr.add_argument(
+        "--checkpoint",
+        default=None,
+        help="the CNN's training state, saved after every epoch; if the file exists, "
+        "training resumes from it (after Ctrl-C, run the same command again)",
+    )
     model_options(tr)
     tr.set_defaults(func=cmd_train)
+
+    def vad_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--vad",
+            choices=("energy", "silero", "threshold"),
+            default="energy",
+            help="speech detector: level-relative energy (default), the Silero network "
+            "(needs torch and silero-vad), or the fixed -50 dBFS level",
+        )
 
     def audio_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("-v", "--verbose", action="count", default=0, help="progress bar")
@@ -571,10 +957,10 @@ def build_parser() -> argparse.ArgumentParser:
             "--group-by",
             choices=("all", "folder", "file"),
             default="file",
-            help="which files share a speaker, for a model trained with speaker "
-            "standardisation: none, each file alone (default: a file's result does not "
-            "depend on the other files), the files of each folder (a folder per speaker), "
-            "or all files",
+            help="which files share a speaker, for the models' per-speaker "
+            "standardisation: file (default: each file alone, so a file's result does not "
+            "depend on the other files), folder (the files of each folder: a folder per "
+            "speaker) or all (every file of the call is one speaker)",
         )
         p.add_argument(
             "--crop",
@@ -596,6 +982,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=("csv", "json"), default="csv")
     pr.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     audio_options(pr)
+    vad_option(pr)
     pr.set_defaults(func=cmd_predict)
 
     em = sub.add_parser(
@@ -607,6 +994,7 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("paths", nargs="+", help="audio files or folders")
     em.add_argument("-o", "--output", required=True, help="output .npy or .csv")
     audio_options(em)
+    vad_option(em)
     em.set_defaults(func=cmd_embed)
 
     tl = sub.add_parser(
@@ -636,6 +1024,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--segments", action="store_true", help="CSV of merged segments instead of windows"
     )
     tl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    vad_option(tl)
     threads_option(tl)
     tl.set_defaults(func=cmd_timeline)
     return parser
@@ -648,7 +1037,11 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    The process's thread settings (torch, BLAS) and standard streams are restored when
+    the command ends, so ``main`` can also be called from Python.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     stdout, stderr = sys.stdout, sys.stderr
@@ -656,19 +1049,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = _PlainText(stdout)
     if not _isatty(stderr):
         sys.stderr = _PlainText(stderr)
+    restore_threads = lambda: None  # noqa: E731
     try:
-        _set_threads(args)
+        restore_threads = _set_threads(args)
         return args.func(args)
     except UserError as exc:
         print(f"sklearn-ser {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         print(f"sklearn-ser {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("sklearn-ser: interrupted", file=sys.stderr)
+        print(f"sklearn-ser {args.command}: interrupted", file=sys.stderr)
         return 130
     finally:
+        restore_threads()
         sys.stdout, sys.stderr = stdout, stderr
 
 

@@ -5,62 +5,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ._groups import call_with_groups, wants_groups
+
 __all__ = ["LateFusionClassifier", "call_with_groups", "wants_groups"]
-
-
-def call_with_groups(est: Any, method: str, *args: Any, groups: Any) -> Any:
-    """``est.<method>(*args)``, with ``groups`` for every step of ``est`` that asks for them.
-
-    Metadata routing is enabled for the call (and restored after), so that speaker ids
-    reach e.g. a :class:`~sklearn_ser.preprocessing.SpeakerStandardScaler` in the middle
-    of a pipeline whatever the global setting; an estimator that asks for none gets none.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn_ser.ensemble import call_with_groups
-    >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
-    >>> X, y, speakers = np.arange(8.0)[:, None], [0, 1] * 4, [0, 0, 0, 0, 1, 1, 1, 1]
-    >>> pipe = make_pipeline(SpeakerStandardScaler(), LogisticRegression())
-    >>> pipe = call_with_groups(pipe, "fit", X, y, groups=speakers)
-    >>> pipe[0].n_speakers_
-    2
-    >>> call_with_groups(LogisticRegression(), "fit", X, y, groups=speakers).classes_.tolist()
-    [0, 1]
-    """
-    with sklearn.config_context(enable_metadata_routing=True):
-        wants = get_routing_for_object(est).consumes(method, ["groups"])
-        params = {"groups": groups} if groups is not None and wants else {}
-        return getattr(est, method)(*args, **params)
-
-
-def wants_groups(est: Any, method: str = "predict_proba") -> bool:
-    """Whether some step of ``est`` uses speaker ids in ``method`` (through routing).
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn_ser.ensemble import wants_groups
-    >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
-    >>> wants_groups(make_pipeline(SpeakerStandardScaler(), LogisticRegression()))
-    True
-    >>> wants_groups(LogisticRegression())
-    False
-    """
-    with sklearn.config_context(enable_metadata_routing=True):
-        return bool(get_routing_for_object(est).consumes(method, ["groups"]))
 
 
 class LateFusionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):

@@ -14,23 +14,23 @@ requests them (pipelines, searches, stacking), and without it through the legacy
 
 from __future__ import annotations
 
-import inspect
 import time
 import warnings
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn import get_config
 from sklearn.base import clone
 from sklearn.metrics import confusion_matrix as _confusion_matrix
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.parallel import Parallel, delayed
 
+from ._groups import accepts_groups, call_with_groups, groups_fit_params
+from ._param_validation import Int, Satisfies
 from .metrics import per_class_recall, unweighted_accuracy, weighted_accuracy
 
 __all__ = ["SpeakerIndependentResult", "evaluate_speaker_independent"]
@@ -250,82 +250,13 @@ def _is_per_sample(value: Any, n_samples: int) -> bool:
         return False
 
 
-def _routing_enabled() -> bool:
-    return bool(get_config().get("enable_metadata_routing", False))
-
-
-def _accepts_groups(estimator: Any, method: str = "fit") -> bool:
-    """Whether ``estimator.<method>`` takes a ``groups`` parameter (speaker ids)."""
-    function = getattr(estimator, method, None)
-    if function is None:
-        return False
-    try:
-        return "groups" in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _routes_groups(estimator: Any, method: str) -> bool:
-    """With metadata routing on: whether ``estimator.<method>`` routes or consumes ``groups``."""
-    from sklearn.utils.metadata_routing import get_routing_for_object
-
-    try:
-        routing = get_routing_for_object(estimator)
-        return bool(routing.consumes(method, ["groups"]))
-    except Exception:  # not a scikit-learn estimator: its signature says
-        return _accepts_groups(estimator, method)
-
-
-def _unwrap_search(estimator: Any) -> Any:
-    """A fitted search's best estimator: searches' predict and transform take no metadata."""
-    while isinstance(estimator, BaseSearchCV) and hasattr(estimator, "best_estimator_"):
-        estimator = estimator.best_estimator_
-    return estimator
-
-
-def _groups_fit_params(estimator: Any, groups: np.ndarray) -> dict[str, Any]:
-    """The fit parameters that hand ``estimator`` its training speakers, if it takes them.
-
-    With metadata routing, ``groups=`` to whatever requests it. Without, the legacy names:
-    ``groups=`` for an estimator whose ``fit`` takes it and for a search (its splitter),
-    ``<last step>__groups`` for a pipeline whose last step takes it, and both for a search
-    over such a pipeline (the search hands the second to the pipeline's ``fit``).
-    """
-    if _routing_enabled():
-        return {"groups": groups} if _routes_groups(estimator, "fit") else {}
-    if isinstance(estimator, BaseSearchCV):
-        params = {"groups": groups}
-        params.update(_groups_fit_params(estimator.estimator, groups))
-        return params
-    if isinstance(estimator, Pipeline):
-        name, last = estimator.steps[-1]
-        if last is None or last == "passthrough" or isinstance(last, str):
-            return {}
-        return {f"{name}__groups": groups} if _accepts_groups(last) else {}
-    return {"groups": groups} if _accepts_groups(estimator) else {}
+# Former private helpers, now in sklearn_ser._groups; kept for callers not yet switched
+# (cli.py: _accepts_groups; plotting.py: _call_with_groups). Remove once they have.
+_accepts_groups = accepts_groups
 
 
 def _call_with_groups(estimator: Any, method: str, X: Any, groups: Any) -> Any:
-    """``estimator.<method>(X)`` with the speaker ids ``groups`` where it takes them.
-
-    A fitted search is replaced by its best estimator. With metadata routing, ``groups=``
-    when the estimator routes or consumes them; without, a pipeline's earlier steps
-    transform ``X`` and its last step gets ``groups=`` (the legacy way, which scikit-learn
-    allows for ``predict`` but not for ``transform``). ``groups=None`` calls
-    ``estimator.<method>(X)``.
-    """
-    estimator = _unwrap_search(estimator)
-    function = getattr(estimator, method)
-    if groups is None:
-        return function(X)
-    if _routing_enabled():
-        return function(X, groups=groups) if _routes_groups(estimator, method) else function(X)
-    if isinstance(estimator, Pipeline):
-        last = estimator.steps[-1][1]
-        if last is not None and not isinstance(last, str) and _accepts_groups(last, method):
-            return getattr(last, method)(estimator[:-1].transform(X), groups=groups)
-        return function(X)
-    return function(X, groups=groups) if _accepts_groups(estimator, method) else function(X)
+    return call_with_groups(estimator, method, X, groups=groups, routing="config")
 
 
 def _check_cv(cv: Any, groups: np.ndarray) -> tuple[Any, str]:
@@ -355,10 +286,14 @@ def _fit_and_predict(
     test: np.ndarray,
     fit_params: dict[str, Any],
     n_samples: int,
-    protocol: str,
-) -> tuple[np.ndarray, float, float]:
+    protocols: tuple[str, ...],
+) -> tuple[dict[str, tuple[np.ndarray, float]], float]:
+    """Fit a clone on ``train``; predict ``test`` under each protocol.
+
+    Returns ``{protocol: (y_pred, predict_time)}`` and the fit time.
+    """
     est = clone(estimator)
-    params = _groups_fit_params(est, groups[train])
+    params = groups_fit_params(est, groups[train])
     for key, value in fit_params.items():
         if _is_per_sample(value, n_samples):
             value = _safe_indexing(value, train)
@@ -366,18 +301,53 @@ def _fit_and_predict(
     start = time.perf_counter()
     est.fit(_safe_indexing(X, train), y[train], **params)
     fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    test_groups = groups[test] if protocol == "speaker" else None
-    y_pred = np.asarray(_call_with_groups(est, "predict", _safe_indexing(X, test), test_groups))
-    predict_time = time.perf_counter() - start
-    if y_pred.shape != (test.shape[0],):
-        raise ValueError(
-            f"estimator.predict must return one label per test sample, got shape "
-            f"{y_pred.shape} for {test.shape[0]} samples."
+    X_test = _safe_indexing(X, test)
+    predictions = {}
+    for protocol in protocols:
+        start = time.perf_counter()
+        test_groups = groups[test] if protocol == "speaker" else None
+        y_pred = np.asarray(
+            call_with_groups(est, "predict", X_test, groups=test_groups, routing="config")
         )
-    return y_pred, fit_time, predict_time
+        predict_time = time.perf_counter() - start
+        if y_pred.shape != (test.shape[0],):
+            raise ValueError(
+                f"estimator.predict must return one label per test sample, got shape "
+                f"{y_pred.shape} for {test.shape[0]} samples."
+            )
+        predictions[protocol] = (y_pred, predict_time)
+    return predictions, fit_time
 
 
+def _check_protocol(protocol: Any) -> tuple[str, ...]:
+    """The protocols to score, in a fixed order."""
+    names = (
+        _PROTOCOLS if protocol == "both" else (protocol,) if isinstance(protocol, str) else protocol
+    )
+    names = tuple(names)
+    if not names or any(p not in _PROTOCOLS for p in names) or len(set(names)) != len(names):
+        raise ValueError(
+            f"protocol must be one of {list(_PROTOCOLS)}, 'both' or a list of distinct ones: "
+            f"'file' predicts every test file alone, 'speaker' with its speaker's id; got "
+            f"protocol={protocol!r}."
+        )
+    return names
+
+
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "X": ["array-like", Satisfies(lambda x: hasattr(x, "__getitem__"), "a sequence")],
+        "y": ["array-like"],
+        "groups": ["array-like"],
+        "cv": "no_validation",  # checked by _check_cv, with messages that name the folds
+        "n_jobs": [Integral, None],
+        "verbose": [Int(0)],
+        "fit_params": [dict, None],
+        "protocol": [StrOptions({*_PROTOCOLS, "both"}), list, tuple],
+    },
+    prefer_skip_nested_validation=False,  # the estimator's own fit validates its parameters
+)
 def evaluate_speaker_independent(
     estimator: Any,
     X: Any,
@@ -388,8 +358,8 @@ def evaluate_speaker_independent(
     n_jobs: int | None = None,
     verbose: int = 0,
     fit_params: dict[str, Any] | None = None,
-    protocol: str = "speaker",
-) -> SpeakerIndependentResult:
+    protocol: str | list[str] | tuple[str, ...] = "speaker",
+) -> SpeakerIndependentResult | dict[str, SpeakerIndependentResult]:
     """Evaluate a classifier on held-out speakers, pooling the predictions of all folds.
 
     For every split of ``cv`` (by default leave-one-speaker-out) a clone of ``estimator`` is
@@ -418,7 +388,9 @@ def evaluate_speaker_independent(
     - ``"file"``: every test file is predicted alone, without speaker ids, as a service
       that gets one recording at a time must.
 
-    A model without speaker context gives the same result under both. A fitted search
+    A model without speaker context gives the same result under both. With
+    ``protocol="both"`` (or a list of protocols) every fold's model is fitted once and
+    predicts its test speakers under each protocol. A fitted search
     predicts through its ``best_estimator_``, since a search's ``predict`` takes no speaker
     ids.
 
@@ -454,14 +426,17 @@ def evaluate_speaker_independent(
         Extra parameters for ``estimator.fit``. Values with one entry per sample (e.g.
         ``sample_weight``) are indexed with the training fold; other values are passed as is.
         A ``groups`` entry given here takes precedence over the automatic speaker groups.
-    protocol : {"speaker", "file"}, default="speaker"
+    protocol : {"speaker", "file", "both"} or list of them, default="speaker"
         How the held-out files are predicted: with their speaker's id (``"speaker"``) or
-        each alone (``"file"``). Recorded in the result.
+        each alone (``"file"``); ``"both"`` or a list such as ``["file", "speaker"]``
+        scores each of them from the same fits. Recorded in the result.
 
     Returns
     -------
-    result : SpeakerIndependentResult
-        Pooled and per-fold scores, predictions and timings; ``print(result)`` shows a table.
+    result : SpeakerIndependentResult or dict of str to SpeakerIndependentResult
+        Pooled and per-fold scores, predictions and timings; ``print(result)`` shows a
+        table. For ``"both"`` or a list of protocols, one result per protocol, keyed by its
+        name (the same ``fit_time`` in each).
 
     Raises
     ------
@@ -486,6 +461,13 @@ def evaluate_speaker_independent(
     ['s1', 's2', 's3']
     >>> bool(0.0 <= result.ua <= 1.0)
     True
+
+    Both protocols from one fit per fold:
+
+    >>> results = evaluate_speaker_independent(LogisticRegression(), X, y, speakers,
+    ...                                        protocol="both")
+    >>> sorted(results), results["file"].ua == result.ua
+    (['file', 'speaker'], True)
     """
     n_samples = _num_samples(X, "X")
     y = np.asarray(y)
@@ -502,14 +484,8 @@ def evaluate_speaker_independent(
         )
     if n_samples == 0:
         raise ValueError("X, y and groups must not be empty, got 0 samples.")
-    if not isinstance(verbose, (int, np.integer)) or isinstance(verbose, bool) or verbose < 0:
-        raise ValueError(f"verbose must be a non-negative int, got verbose={verbose!r}.")
     fit_params = {} if fit_params is None else dict(fit_params)
-    if protocol not in _PROTOCOLS:
-        raise ValueError(
-            f"protocol must be one of {list(_PROTOCOLS)}: 'file' predicts every test file "
-            f"alone, 'speaker' with its speaker's id; got protocol={protocol!r}."
-        )
+    protocols = _check_protocol(protocol)
 
     cv, cv_name = _check_cv(cv, groups)
     if hasattr(cv, "split"):
@@ -555,59 +531,77 @@ def evaluate_speaker_independent(
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     outputs = parallel(
         delayed(_fit_and_predict)(
-            estimator, X, y, groups, train, test, fit_params, n_samples, protocol
+            estimator, X, y, groups, train, test, fit_params, n_samples, protocols
         )
         for train, test in splits
     )
-
-    fold_preds, fit_times, predict_times, fold_ua, fold_wa = [], [], [], [], []
-    fold_test_groups = []
-    for k, ((_, test), (pred, fit_t, pred_t)) in enumerate(zip(splits, outputs), start=1):
-        fold_preds.append(pred)
+    fold_predictions: dict[str, list] = {p: [] for p in protocols}
+    fit_times = []
+    for k, ((_, test), (predictions, fit_t)) in enumerate(zip(splits, outputs), start=1):
         fit_times.append(fit_t)
-        predict_times.append(pred_t)
-        fold_ua.append(unweighted_accuracy(y[test], pred))
-        fold_wa.append(weighted_accuracy(y[test], pred))
-        test_groups = np.unique(groups[test])
-        fold_test_groups.append(test_groups)
+        for p in protocols:
+            fold_predictions[p].append(predictions[p])
         if verbose > 0:
-            speakers = ", ".join(str(g) for g in test_groups)
+            speakers = ", ".join(str(g) for g in np.unique(groups[test]))
+            scores = "  ".join(
+                (f"{p}: " if len(protocols) > 1 else "")
+                + f"UA={unweighted_accuracy(y[test], predictions[p][0]):.3f} "
+                f"WA={weighted_accuracy(y[test], predictions[p][0]):.3f}"
+                for p in protocols
+            )
             print(
-                f"[fold {k}/{len(splits)}] speaker(s) {speakers}: UA={fold_ua[-1]:.3f} "
-                f"WA={fold_wa[-1]:.3f} (fit {fit_t:.2f} s, {test.shape[0]} utterances)",
+                f"[fold {k}/{len(splits)}] speaker(s) {speakers}: {scores} "
+                f"(fit {fit_t:.2f} s, {test.shape[0]} utterances)",
                 flush=True,
             )
+    results = {
+        p: _pooled_result(y, groups, splits, fold_predictions[p], fit_times, cv_name, p)
+        for p in protocols
+    }
+    return results[protocol] if isinstance(protocol, str) and protocol != "both" else results
 
+
+def _pooled_result(
+    y: np.ndarray,
+    groups: np.ndarray,
+    splits: list,
+    fold_predictions: list[tuple[np.ndarray, float]],
+    fit_times: list[float],
+    cv_name: str,
+    protocol: str,
+) -> SpeakerIndependentResult:
+    """Pool the folds' predictions of one protocol into a result."""
+    tests = [test for _, test in splits]
+    preds = [pred for pred, _ in fold_predictions]
+    fold_ua = np.asarray([unweighted_accuracy(y[t], p) for t, p in zip(tests, preds)], float)
+    fold_wa = np.asarray([weighted_accuracy(y[t], p) for t, p in zip(tests, preds)], float)
+    all_test = np.concatenate(tests)
     order = np.argsort(all_test, kind="stable")
     test_indices = all_test[order]
-    y_pred = np.concatenate(fold_preds)[order]
+    y_pred = np.concatenate(preds)[order]
     y_tested = y[test_indices]
     groups_tested = groups[test_indices]
-
     labels = unique_labels(y_tested, y_pred)
-    cm = _confusion_matrix(y_tested, y_pred, labels=labels)
     per_speaker = {
         _py(g): float(np.mean(y_pred[groups_tested == g] == y_tested[groups_tested == g]))
         for g in np.unique(groups_tested)
     }
-    fold_ua_arr = np.asarray(fold_ua, dtype=float)
-    fold_wa_arr = np.asarray(fold_wa, dtype=float)
     return SpeakerIndependentResult(
         ua=unweighted_accuracy(y_tested, y_pred),
         wa=weighted_accuracy(y_tested, y_pred),
-        ua_std=float(np.std(fold_ua_arr)),
-        wa_std=float(np.std(fold_wa_arr)),
+        ua_std=float(np.std(fold_ua)),
+        wa_std=float(np.std(fold_wa)),
         per_class_recall=per_class_recall(y_tested, y_pred),
-        confusion_matrix=cm,
+        confusion_matrix=_confusion_matrix(y_tested, y_pred, labels=labels),
         labels=labels,
         per_speaker_accuracy=per_speaker,
-        fold_ua=fold_ua_arr,
-        fold_wa=fold_wa_arr,
-        fold_test_groups=fold_test_groups,
+        fold_ua=fold_ua,
+        fold_wa=fold_wa,
+        fold_test_groups=[np.unique(groups[t]) for t in tests],
         y_pred=y_pred,
         test_indices=test_indices,
         fit_time=np.asarray(fit_times, dtype=float),
-        predict_time=np.asarray(predict_times, dtype=float),
+        predict_time=np.asarray([t for _, t in fold_predictions], dtype=float),
         cv_name=cv_name,
         protocol=protocol,
     )

@@ -7,6 +7,7 @@ only when a plot is drawn, so importing this module never imports matplotlib.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
@@ -357,9 +358,11 @@ class EmbeddingDisplay:
                 "estimator must implement transform(X) returning embeddings, got an object of "
                 f"type {type(estimator).__name__} without transform."
             )
-        from .model_selection import _call_with_groups
+        from ._groups import call_with_groups
 
-        embeddings = np.asarray(_call_with_groups(estimator, "transform", X, groups))
+        embeddings = np.asarray(
+            call_with_groups(estimator, "transform", X, groups=groups, routing="config")
+        )
         if embeddings.ndim != 2:
             raise ValueError(
                 "estimator.transform(X) must return embeddings of shape (n_samples, n_features), "
@@ -641,15 +644,74 @@ def plot_training_history(
 
 
 # --------------------------------------------------------------------------- timeline
-_TIMELINE_KINDS = ("lines", "stacked")
+_TIMELINE_KINDS = ("bands", "lines", "stacked")
+_NO_SPEECH = "no speech"
+
+
+def _segment_confidence(t: Any, segments: list) -> np.ndarray:
+    """Mean probability of each segment's emotion over the windows centred in it (the
+    nearest window for a segment shorter than the hop); NaN for no speech."""
+    centres = (np.asarray(t.start) + np.asarray(t.end)) / 2
+    proba = np.asarray(t.proba, dtype=float)
+    column = {str(c): j for j, c in enumerate(t.classes)}
+    speech = np.asarray(t.speech, dtype=bool)
+    out = np.full(len(segments), np.nan)
+    if not speech.any():
+        return out
+    for i, s in enumerate(segments):
+        j = column.get(str(s.label))
+        if j is None:
+            continue
+        inside = speech & (centres >= s.start) & (centres < s.end)
+        if not inside.any():
+            mid = (s.start + s.end) / 2
+            nearest = np.flatnonzero(speech)[np.argmin(np.abs(centres[speech] - mid))]
+            inside = np.zeros_like(speech)
+            inside[nearest] = True
+        out[i] = float(np.nanmean(proba[inside, j]))
+    return out
+
+
+def _binned(segments: list, confidence: np.ndarray, width: float, span: tuple) -> list:
+    """Segments pooled into bins of ``width`` seconds: each bin takes the emotion with the
+    most speech time in it (confidence: their time-weighted mean), or no speech."""
+    from ._timeline import Segment
+
+    edges = np.arange(span[0], span[1] + width, width)
+    edges[-1] = min(edges[-1], span[1])
+    starts = np.array([s.start for s in segments])
+    ends = np.array([s.end for s in segments])
+    labels = np.array([str(s.label) for s in segments])
+    out, conf = [], []
+    for lo, hi in itertools.pairwise(edges):
+        overlap = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+        speech = (labels != _NO_SPEECH) & (overlap > 0)
+        if overlap[speech].sum() < 0.1 * (hi - lo) or not speech.any():
+            out.append(Segment(float(lo), float(hi), _NO_SPEECH))
+            conf.append(np.nan)
+            continue
+        totals = {lab: overlap[speech & (labels == lab)].sum() for lab in set(labels[speech])}
+        best = max(totals, key=totals.get)
+        pick = speech & (labels == best)
+        out.append(Segment(float(lo), float(hi), best))
+        conf.append(float(np.average(confidence[pick], weights=overlap[pick])))
+    return list(zip(out, conf))
 
 
 class TimelineDisplay:
-    """Emotion probabilities over time in one recording, with its non-speech shaded.
+    """Emotion over time in one recording: coloured bands, confidence and no speech.
 
     Create it with :meth:`from_timeline` (a :class:`~sklearn_ser.Timeline` from
     :func:`~sklearn_ser.predict_timeline`), :meth:`from_predictions` (a model and a
     recording) or the function :func:`plot_timeline`.
+
+    The default drawing (``kind="bands"``) gives every segment one bar in the colour of
+    its emotion, as high as the model's confidence in it (the mean probability of that
+    emotion over the segment's windows), over a pale band of the same colour; stretches
+    without speech are hatched grey. A long recording is pooled into bins (``resolution``
+    seconds, by default about 300 bins over the time shown): each bin shows the emotion
+    with the most speech in it, so that an hour stays readable; ``span`` zooms in on a
+    part, at full resolution when short enough.
 
     Parameters
     ----------
@@ -658,11 +720,13 @@ class TimelineDisplay:
 
     Attributes
     ----------
+    bars_ : dict of str to matplotlib BrokenBarHCollection
+        ``kind="bands"``: the bars of each emotion (and of ``"no speech"``).
     lines_ : list of matplotlib artists
-        One line (``kind="lines"``) or filled band (``kind="stacked"``) per class, in the
-        order of ``timeline.classes``.
-    spans_ : list of matplotlib Polygon
-        One shaded span per ``"no speech"`` segment.
+        ``kind="lines"`` or ``"stacked"``: one line or filled band per class, in the
+        order of ``timeline.classes``; for ``"bands"``, the bars of the emotions.
+    spans_ : list of matplotlib artists
+        The shaded ``"no speech"`` stretches.
     legend_ : matplotlib Legend
         The legend.
     ax_ : matplotlib Axes
@@ -687,8 +751,8 @@ class TimelineDisplay:
     ...              speech=np.array([True, False, True]),
     ...              classes=np.array(["anger", "sadness"]), duration=4.0, window=2.0, hop=1.0)
     >>> disp = TimelineDisplay.from_timeline(t)
-    >>> len(disp.lines_), len(disp.spans_)
-    (2, 1)
+    >>> sorted(disp.bars_), len(disp.spans_)
+    (['anger', 'no speech', 'sadness'], 1)
     """
 
     def __init__(self, timeline: Any) -> None:
@@ -697,24 +761,32 @@ class TimelineDisplay:
     def plot(
         self,
         *,
-        kind: str = "lines",
+        kind: str = "bands",
         ax: Axes | None = None,
         title: str | None = None,
-        no_speech_color: Any = "0.85",
+        no_speech_color: Any = "0.6",
+        resolution: float | None = None,
+        span: tuple[float, float] | None = None,
     ) -> TimelineDisplay:
-        """Draw the probabilities over time.
+        """Draw the timeline.
 
         Parameters
         ----------
-        kind : {"lines", "stacked"}, default="lines"
-            One line per class at each window's centre, or the probabilities stacked into
+        kind : {"bands", "lines", "stacked"}, default="bands"
+            One coloured bar per segment, as high as the confidence in its emotion; or
+            one line per class at each window's centre; or the probabilities stacked into
             bands that fill [0, 1].
         ax : matplotlib Axes, default=None
             Axes to draw on; a new (wide) figure is created if None.
         title : str, default=None
             Axes title; none if None.
-        no_speech_color : matplotlib colour, default="0.85"
-            Colour of the shaded non-speech segments.
+        no_speech_color : matplotlib colour, default="0.6"
+            Colour of the hatched stretches without speech.
+        resolution : float or None, default=None
+            ``kind="bands"``: seconds pooled into one bar. None: the segments as they
+            are when the time shown is under 5 minutes, else about 300 bins.
+        span : (float, float) or None, default=None
+            Seconds shown (zoom); None: the whole recording.
 
         Returns
         -------
@@ -730,37 +802,40 @@ class TimelineDisplay:
                 raise TypeError(
                     f"timeline must be a Timeline from predict_timeline, got {type(t).__name__}."
                 )
+        lo, hi = (0.0, float(t.duration)) if span is None else (float(span[0]), float(span[1]))
+        if not (0 <= lo < hi):
+            raise ValueError(f"span must be (start, end) with 0 <= start < end, got {span!r}.")
+        if resolution is not None and not (isinstance(resolution, numbers.Real) and resolution > 0):
+            raise ValueError(
+                f"resolution must be a number of seconds > 0 or None, got {resolution!r}."
+            )
         if ax is None:
-            _, ax = plt.subplots(figsize=(10, 3.2))
-        centres = (np.asarray(t.start) + np.asarray(t.end)) / 2
-        proba = np.asarray(t.proba, dtype=float)
-        colors = _label_colors(len(t.classes))
-        spans = [
-            ax.axvspan(s.start, s.end, color=no_speech_color, alpha=0.6, lw=0, zorder=0)
-            for s in t.segments
-            if not np.isin(s.label, np.asarray(t.classes).astype(str))
-        ]
-        lines = []
-        if kind == "lines":
-            for j, (cls, color) in enumerate(zip(t.classes, colors)):
-                (line,) = ax.plot(centres, proba[:, j], color=color, label=str(cls), lw=1.5)
-                lines.append(line)
+            _, ax = plt.subplots(figsize=(11, 2.8 if kind == "bands" else 3.2))
+        colors = dict(zip([str(c) for c in t.classes], _label_colors(len(t.classes))))
+        segments = [s for s in t.segments if s.end > lo and s.start < hi]
+        self.bars_ = {}
+        if kind == "bands":
+            lines, spans = self._bands(
+                ax, t, segments, colors, no_speech_color, resolution, (lo, hi)
+            )
         else:
-            filled = np.nan_to_num(proba, nan=0.0)
-            bottom = np.zeros(len(centres))
-            for j, (cls, color) in enumerate(zip(t.classes, colors)):
-                top = bottom + filled[:, j]
-                band = ax.fill_between(
-                    centres, bottom, top, color=color, label=str(cls), step="mid", lw=0
-                )
-                lines.append(band)
-                bottom = top
-        if spans:
-            spans[0].set_label("no speech")
-        ax.set_xlim(0, t.duration)
+            lines, spans = self._curves(ax, t, segments, colors, no_speech_color, kind)
+        ax.set_xlim(lo, hi)
         ax.set_ylim(0, 1)
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("probability")
+        if hi - lo > 120:
+            from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+            steps = (30, 60, 120, 300, 600, 900, 1800, 3600)
+            ax.xaxis.set_major_locator(
+                MultipleLocator(next((s for s in steps if (hi - lo) / s <= 12), 7200))
+            )
+            ax.xaxis.set_major_formatter(
+                FuncFormatter(lambda x, _: f"{int(x // 60)}:{int(x % 60):02d}")
+            )
+            ax.set_xlabel("time (min:s)")
+        else:
+            ax.set_xlabel("time (s)")
+        ax.set_ylabel("confidence" if kind == "bands" else "probability")
         if title is not None:
             ax.set_title(title)
         self.legend_ = ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
@@ -770,14 +845,91 @@ class TimelineDisplay:
         self.figure_ = ax.figure
         return self
 
+    def _bands(self, ax, t, segments, colors, no_speech_color, width, span):
+        confidence = _segment_confidence(t, segments)
+        shown = span[1] - span[0]
+        if width is None and shown > 300:
+            width = shown / 300
+        pairs = (
+            _binned(segments, confidence, width, span)
+            if width is not None
+            else list(zip(segments, confidence))
+        )
+        lines, spans = [], []
+        for label in [*colors, _NO_SPEECH]:
+            mine = [(s, c) for s, c in pairs if str(s.label) == label]
+            if not mine:
+                continue
+            ranges = [
+                (max(s.start, span[0]), min(s.end, span[1]) - max(s.start, span[0]))
+                for s, _ in mine
+            ]
+            if label == _NO_SPEECH:
+                bars = ax.broken_barh(
+                    ranges,
+                    (0, 1),
+                    facecolors="none",
+                    edgecolors=no_speech_color,
+                    hatch="////",
+                    lw=0,
+                    label=_NO_SPEECH,
+                    zorder=0,
+                )
+                spans.append(bars)
+            else:
+                color = colors[label]
+                ax.broken_barh(ranges, (0, 1), facecolors=color, alpha=0.18, lw=0, zorder=1)
+                heights = [c if np.isfinite(c) else 1.0 for _, c in mine]
+                # One bar per segment, each as high as its confidence.
+                verts = [
+                    [(x, 0), (x, h), (x + w, h), (x + w, 0)] for (x, w), h in zip(ranges, heights)
+                ]
+                from matplotlib.collections import PolyCollection
+
+                bars = PolyCollection(verts, facecolors=color, lw=0, label=label, zorder=2)
+                ax.add_collection(bars)
+                lines.append(bars)
+            self.bars_[label] = bars
+        ax.axhline(0.5, color="0.3", lw=0.5, ls=":", zorder=3)
+        return lines, spans
+
+    def _curves(self, ax, t, segments, colors, no_speech_color, kind):
+        centres = (np.asarray(t.start) + np.asarray(t.end)) / 2
+        proba = np.asarray(t.proba, dtype=float)
+        spans = [
+            ax.axvspan(s.start, s.end, color=no_speech_color, alpha=0.35, lw=0, zorder=0)
+            for s in segments
+            if str(s.label) == _NO_SPEECH
+        ]
+        if spans:
+            spans[0].set_label(_NO_SPEECH)
+        lines = []
+        if kind == "lines":
+            for j, (cls, color) in enumerate(colors.items()):
+                (line,) = ax.plot(centres, proba[:, j], color=color, label=cls, lw=1.5)
+                lines.append(line)
+        else:
+            filled = np.nan_to_num(proba, nan=0.0)
+            bottom = np.zeros(len(centres))
+            for j, (cls, color) in enumerate(colors.items()):
+                top = bottom + filled[:, j]
+                band = ax.fill_between(
+                    centres, bottom, top, color=color, label=cls, step="mid", lw=0
+                )
+                lines.append(band)
+                bottom = top
+        return lines, spans
+
     @classmethod
     def from_timeline(
         cls,
         timeline: Any,
         *,
-        kind: str = "lines",
+        kind: str = "bands",
         ax: Axes | None = None,
         title: str | None = None,
+        resolution: float | None = None,
+        span: tuple[float, float] | None = None,
     ) -> TimelineDisplay:
         """Draw a timeline from :func:`~sklearn_ser.predict_timeline`.
 
@@ -785,19 +937,23 @@ class TimelineDisplay:
         ----------
         timeline : Timeline
             Per-window probabilities and segments of one recording.
-        kind : {"lines", "stacked"}, default="lines"
-            Lines per class, or stacked bands.
+        kind : {"bands", "lines", "stacked"}, default="bands"
+            Coloured bars per segment, lines per class, or stacked bands.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created if None.
         title : str, default=None
             Axes title.
+        resolution : float or None, default=None
+            Seconds per bar of ``kind="bands"`` (None: automatic).
+        span : (float, float) or None, default=None
+            Seconds shown (None: all).
 
         Returns
         -------
         display : TimelineDisplay
             The drawn display.
         """
-        return cls(timeline).plot(kind=kind, ax=ax, title=title)
+        return cls(timeline).plot(kind=kind, ax=ax, title=title, resolution=resolution, span=span)
 
     @classmethod
     def from_predictions(
@@ -805,9 +961,11 @@ class TimelineDisplay:
         model: Any,
         audio: Any,
         *,
-        kind: str = "lines",
+        kind: str = "bands",
         ax: Axes | None = None,
         title: str | None = None,
+        resolution: float | None = None,
+        span: tuple[float, float] | None = None,
         **timeline_params: Any,
     ) -> TimelineDisplay:
         """Predict the timeline of a recording with ``model`` and draw it.
@@ -818,14 +976,19 @@ class TimelineDisplay:
             A fitted pipeline from audio, as :func:`~sklearn_ser.predict_timeline` takes.
         audio : str, PathLike, array-like or (array-like, int)
             The recording.
-        kind : {"lines", "stacked"}, default="lines"
-            Lines per class, or stacked bands.
+        kind : {"bands", "lines", "stacked"}, default="bands"
+            Coloured bars per segment, lines per class, or stacked bands.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created if None.
         title : str, default=None
             Axes title.
+        resolution : float or None, default=None
+            Seconds per bar of ``kind="bands"`` (None: automatic).
+        span : (float, float) or None, default=None
+            Seconds shown (None: all).
         **timeline_params : dict
-            Passed to :func:`~sklearn_ser.predict_timeline` (``window``, ``hop``...).
+            Passed to :func:`~sklearn_ser.predict_timeline` (``window``, ``hop``,
+            ``vad``...).
 
         Returns
         -------
@@ -836,33 +999,43 @@ class TimelineDisplay:
 
         _import_pyplot(f"{cls.__name__}.from_predictions")
         timeline = predict_timeline(model, audio, **timeline_params)
-        return cls(timeline).plot(kind=kind, ax=ax, title=title)
+        return cls(timeline).plot(kind=kind, ax=ax, title=title, resolution=resolution, span=span)
 
 
 def plot_timeline(
     timeline: Any,
     *,
-    kind: str = "lines",
+    kind: str = "bands",
     ax: Axes | None = None,
     title: str | None = None,
+    resolution: float | None = None,
+    span: tuple[float, float] | None = None,
 ) -> TimelineDisplay:
-    """Plot emotion probabilities over time, with the non-speech segments shaded.
+    """Plot emotion over time: a coloured bar per segment, its height the confidence.
 
     Parameters
     ----------
     timeline : Timeline
         The result of :func:`~sklearn_ser.predict_timeline`.
-    kind : {"lines", "stacked"}, default="lines"
-        One line per class, or the probabilities stacked into bands.
+    kind : {"bands", "lines", "stacked"}, default="bands"
+        One bar per segment in its emotion's colour, as high as the confidence in it
+        (stretches without speech hatched); or one line per class; or the probabilities
+        stacked into bands.
     ax : matplotlib Axes, default=None
         Axes to draw on; a new figure is created if None.
     title : str, default=None
         Axes title.
+    resolution : float or None, default=None
+        Seconds per bar of ``kind="bands"``: None keeps the segments as they are when
+        under 5 minutes are shown, else pools them into about 300 bars (the emotion with
+        the most speech in each).
+    span : (float, float) or None, default=None
+        Seconds shown, to zoom in on a part (None: the whole recording).
 
     Returns
     -------
     display : TimelineDisplay
-        With ``ax_``, ``figure_``, ``lines_`` and ``spans_``.
+        With ``ax_``, ``figure_``, ``bars_``, ``lines_`` and ``spans_``.
 
     See Also
     --------
@@ -879,7 +1052,9 @@ def plot_timeline(
     ...              label=np.array(["anger", "sadness"]),
     ...              proba=np.array([[0.8, 0.2], [0.3, 0.7]]), speech=np.array([True, True]),
     ...              classes=np.array(["anger", "sadness"]), duration=3.0, window=2.0, hop=1.0)
-    >>> plot_timeline(t, kind="stacked").ax_.get_xlabel()
-    'time (s)'
+    >>> plot_timeline(t).ax_.get_ylabel()
+    'confidence'
     """
-    return TimelineDisplay.from_timeline(timeline, kind=kind, ax=ax, title=title)
+    return TimelineDisplay.from_timeline(
+        timeline, kind=kind, ax=ax, title=title, resolution=resolution, span=span
+    )

@@ -10,9 +10,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-__all__ = ["SpeakerStandardScaler", "SpeakerStatistics"]
+from ._groups import check_groups
+
+_check_groups = check_groups  # the former private name, until _timeline.py has switched
+
+__all__ = [
+    "DEFAULT_PRIOR_UTTERANCES",
+    "SpeakerMoments",
+    "SpeakerStandardScaler",
+    "SpeakerStatistics",
+]
 
 _CHUNK = 256  # samples per pass when summing, so a memory map is never loaded whole
 _MIN_SCALE = 1e-6
@@ -33,27 +42,72 @@ class SpeakerStatistics(NamedTuple):
     scale: np.ndarray
 
 
-class _Moments(NamedTuple):
+class SpeakerMoments(NamedTuple):
+    """Sufficient statistics of each group's features: what speaker statistics are made of.
+
+    Computed by :meth:`SpeakerStandardScaler.moments` in one pass over ``X``; turned into
+    each group's shrunk statistics by :meth:`SpeakerStandardScaler.statistics_from_moments`.
+    Moments of the same groups add up, so statistics over data seen in pieces (the windows
+    of a long recording, batch by batch) are those of the whole (:meth:`merge`).
+
+    ``codes`` has shape ``(n_samples,)``: the group (row of the other fields) of each
+    sample. ``total`` and ``total_sq`` have shape ``(n_groups, n_features)``: the sums of
+    the values of each feature and of their squares (float64); ``count`` has shape
+    ``(n_groups,)``: how many values of one feature each group summed.
+    """
+
     codes: np.ndarray
-    total: np.ndarray  # (n_groups, n_features): sum of the values
-    total_sq: np.ndarray  # sum of their squares
-    count: np.ndarray  # (n_groups,): values per feature summed
+    total: np.ndarray
+    total_sq: np.ndarray
+    count: np.ndarray
+
+    def merge(self, other: SpeakerMoments) -> SpeakerMoments:
+        """The moments of the samples of both, group by group (the same codes, the same group).
+
+        Parameters
+        ----------
+        other : SpeakerMoments
+            Moments of more samples, with group codes of the same meaning.
+
+        Returns
+        -------
+        merged : SpeakerMoments
+            ``codes`` concatenated, sums added per group.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+        >>> X = np.array([[1.0], [3.0], [5.0]])
+        >>> one = np.zeros(3, dtype=int)
+        >>> a = SpeakerStandardScaler.moments(X[:2], one[:2])
+        >>> b = SpeakerStandardScaler.moments(X[2:], one[2:])
+        >>> a.merge(b).total.tolist() == SpeakerStandardScaler.moments(X, one).total.tolist()
+        True
+        """
+        n = max(len(self.count), len(other.count))
+
+        def grow(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, np.zeros((n - len(a), *a.shape[1:]))]) if len(a) < n else a
+
+        return SpeakerMoments(
+            np.concatenate([self.codes, other.codes]),
+            grow(self.total) + grow(other.total),
+            grow(self.total_sq) + grow(other.total_sq),
+            grow(self.count) + grow(other.count),
+        )
+
+
+# Utterances of the training average each speaker's statistics are shrunk toward, by
+# default: the scaler's, SERClassifier's (standardize="speaker") and the model files'.
+DEFAULT_PRIOR_UTTERANCES = 5.0
+
+_Moments = SpeakerMoments  # the former private name, for _timeline.py until it has switched
 
 
 def _feature_axis(ndim: int) -> int:
     """Axis of the features: columns of a 2-D matrix, bins (axis -2) of spectrogram-like arrays."""
     return 1 if ndim == 2 else ndim - 2
-
-
-def _check_groups(groups: Any, n_samples: int, name: str = "groups") -> np.ndarray | None:
-    if groups is None:
-        return None
-    groups = np.asarray(groups)
-    if groups.shape != (n_samples,):
-        raise ValueError(
-            f"{name} must have one entry per sample ({n_samples}), got shape {groups.shape}."
-        )
-    return groups
 
 
 def _random_subsets(
@@ -78,29 +132,9 @@ def _random_subsets(
     return subsets
 
 
-def _moments(X: Any, groups: np.ndarray | None) -> _Moments:
-    """Per-group sums of each feature; ``groups=None`` makes every sample its own group.
-
-    Accumulated in float64 over chunks of samples, so a memory map is read once, in pieces.
-    """
-    n_samples = X.shape[0]
-    if groups is None:
-        codes = np.arange(n_samples)
-    else:
-        codes = np.unique(groups, return_inverse=True)[1].ravel()
-    n_groups = int(codes.max()) + 1 if n_samples else 0
-    axis = _feature_axis(X.ndim)
-    others = tuple(i for i in range(1, X.ndim) if i != axis)
-    n_features = X.shape[axis]
-    total, total_sq = np.zeros((n_groups, n_features)), np.zeros((n_groups, n_features))
-    for start in range(0, n_samples, _CHUNK):
-        part = np.asarray(X[start : start + _CHUNK], dtype=np.float64)
-        part_codes = codes[start : start + _CHUNK]
-        np.add.at(total, part_codes, part.sum(axis=others))
-        np.add.at(total_sq, part_codes, np.square(part).sum(axis=others))
-    cells = int(np.prod(X.shape[1:])) // max(n_features, 1)  # values of a feature per sample
-    count = np.bincount(codes, minlength=n_groups).astype(np.float64) * cells
-    return _Moments(codes, total, total_sq, count)
+def _moments(X: Any, groups: Any) -> SpeakerMoments:
+    # The former private name, for _timeline.py until it has switched.
+    return SpeakerStandardScaler.moments(X, groups)
 
 
 class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -235,7 +269,7 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     def __init__(
         self,
         *,
-        prior_utterances: float | str = 5.0,
+        prior_utterances: float | str = DEFAULT_PRIOR_UTTERANCES,
         training_context: str = "full",
         clip: float | None = None,
         random_state: Any = None,
@@ -246,14 +280,12 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         self.random_state = random_state
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            allow_nd=True,
-            dtype=[np.float64, np.float32],
-            skip_check_array=False,
-        )
+        kwargs = {"allow_nd": True, "dtype": [np.float64, np.float32]}
+        if not reset and len(getattr(X, "shape", ())) > 3:
+            # validate_data would compare axis 1 (segments) with n_features_in_ (bins).
+            X = check_array(X, **kwargs)
+        else:
+            X = validate_data(self, X, reset=reset, skip_check_array=False, **kwargs)
         if X.ndim < 2:
             raise ValueError(f"SpeakerStandardScaler needs 2-D or higher X, got shape {X.shape}.")
         n_features = X.shape[_feature_axis(X.ndim)]
@@ -286,8 +318,8 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         self : SpeakerStandardScaler
         """
         X = self._validate(X, reset=True)
-        groups = _check_groups(groups, X.shape[0])
-        self._fit_moments(_moments(X, groups), fitted_with_groups=groups is not None)
+        groups = check_groups(groups, X.shape[0])
+        self.fit_moments(self.moments(X, groups), with_groups=groups is not None)
         if groups is None:
             warnings.warn(
                 "SpeakerStandardScaler was fitted without groups, so it cannot tell speakers "
@@ -299,19 +331,89 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
             )
         return self
 
-    def _fit_moments(self, moments: _Moments, *, fitted_with_groups: bool) -> None:
-        """Learn the training statistics from the moments of ``_moments(X, groups)``.
+    @staticmethod
+    def moments(X: Any, groups: Any = None) -> SpeakerMoments:
+        """Each group's sums of its features: the moments statistics are computed from.
 
-        Shared with :class:`~sklearn_ser.SERClassifier`, which computes the moments in the
-        same pass over ``X`` (possibly a memory map) that also gives its speakers'.
+        Accumulated in float64 over chunks of samples, so a memory map is read once, in
+        pieces. Needs no fitting.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ..., n_bins, n_frames)
+            Features (not validated: pass what :meth:`transform` would get).
+        groups : array-like of shape (n_samples,), default=None
+            Group (speaker) of each sample; None: every sample its own group.
+
+        Returns
+        -------
+        moments : SpeakerMoments
+            ``codes`` numbers the sorted distinct groups from 0.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+        >>> m = SpeakerStandardScaler.moments(np.array([[1.0], [3.0], [11.0]]), ["a", "a", "b"])
+        >>> m.codes.tolist(), m.total.ravel().tolist(), m.count.tolist()
+        ([0, 0, 1], [4.0, 11.0], [2.0, 1.0])
+        """
+        n_samples = X.shape[0]
+        groups = check_groups(groups, n_samples)
+        if groups is None:
+            codes = np.arange(n_samples)
+        else:
+            codes = np.unique(groups, return_inverse=True)[1].ravel()
+        n_groups = int(codes.max()) + 1 if n_samples else 0
+        axis = _feature_axis(X.ndim)
+        others = tuple(i for i in range(1, X.ndim) if i != axis)
+        n_features = X.shape[axis]
+        total, total_sq = np.zeros((n_groups, n_features)), np.zeros((n_groups, n_features))
+        for start in range(0, n_samples, _CHUNK):
+            part = np.asarray(X[start : start + _CHUNK], dtype=np.float64)
+            part_codes = codes[start : start + _CHUNK]
+            np.add.at(total, part_codes, part.sum(axis=others))
+            np.add.at(total_sq, part_codes, np.square(part).sum(axis=others))
+        cells = int(np.prod(X.shape[1:])) // max(n_features, 1)  # values of a feature per sample
+        count = np.bincount(codes, minlength=n_groups).astype(np.float64) * cells
+        return SpeakerMoments(codes, total, total_sq, count)
+
+    def fit_moments(self, moments: SpeakerMoments, *, with_groups: bool = True):
+        """Learn the training statistics from moments computed elsewhere.
+
+        What :meth:`fit` does after its pass over ``X``; for a caller that computes the
+        moments in a pass of its own (:class:`~sklearn_ser.SERClassifier`, whose pass also
+        gives each speaker's).
+
+        Parameters
+        ----------
+        moments : SpeakerMoments
+            From :meth:`moments` of the training features.
+        with_groups : bool, default=True
+            Whether the groups of ``moments`` are speakers (False: every sample its own
+            group, and the spread within a speaker is taken as the overall spread).
+
+        Returns
+        -------
+        self : SpeakerStandardScaler
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+        >>> X, speakers = np.array([[1.0], [3.0], [11.0], [13.0]]), [0, 0, 1, 1]
+        >>> scaler = SpeakerStandardScaler().fit_moments(SpeakerStandardScaler.moments(X, speakers))
+        >>> scaler.mean_.tolist(), scaler.speaker_scale_.tolist(), scaler.n_speakers_
+        ([7.0], [1.0], 2)
         """
         total, total_sq, count = moments.total, moments.total_sq, moments.count
         mean = total.sum(0) / count.sum()
         std = np.sqrt(np.maximum(total_sq.sum(0) / count.sum() - mean**2, 0.0))
+        self.n_features_in_ = total.shape[1]
         self.mean_ = mean
         self.scale_ = np.maximum(std, _MIN_SCALE)
         self.n_samples_seen_ = len(moments.codes)
-        if fitted_with_groups:
+        if with_groups:
             group_mean = total / count[:, None]
             within = (total_sq - count[:, None] * group_mean**2).sum(0) / count.sum()
             self.speaker_scale_ = np.maximum(np.sqrt(np.maximum(within, 0.0)), _MIN_SCALE)
@@ -324,11 +426,13 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
             self.speaker_scale_ = self.scale_.copy()
             self.speaker_mean_scale_ = self.scale_.copy()
             self.n_speakers_ = 0
+        return self
 
     def speaker_statistics(self, X: Any, groups: Any = None) -> SpeakerStatistics:
         """Each speaker's shrunk mean and scale, without standardising ``X``.
 
-        Used where ``X`` is too large to copy (a memory map standardised batch by batch).
+        ``statistics_from_moments(moments(X, groups))``: used where ``X`` is too large to
+        copy (a memory map standardised batch by batch).
 
         Parameters
         ----------
@@ -354,8 +458,7 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         ([0, 0, 1, 1], [2.0, 12.0])
         """
         check_is_fitted(self, "mean_")
-        groups = _check_groups(groups, X.shape[0])
-        return self._shrunk_statistics(_moments(X, groups))
+        return self.statistics_from_moments(self.moments(X, groups))
 
     def _prior_counts(self) -> float | np.ndarray:
         """Weight of the training mean, in utterances: one number, or one per feature."""
@@ -367,8 +470,34 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         ratio = (self.speaker_scale_ / self.speaker_mean_scale_) ** 2
         return np.clip(ratio, _SCALE_PRIOR, _MAX_PRIOR)
 
-    def _shrunk_statistics(self, moments: _Moments) -> SpeakerStatistics:
-        """Each group's statistics shrunk toward the training ones, from its moments."""
+    def statistics_from_moments(self, moments: SpeakerMoments) -> SpeakerStatistics:
+        """Each group's statistics from its moments, shrunk toward the training ones.
+
+        The statistics :meth:`transform` standardises with: a group of ``n`` samples gets
+        the weight ``n / (n + prior_utterances)`` on its own mean and variance, the rest on
+        the training mean and the pooled within-speaker variance.
+
+        Parameters
+        ----------
+        moments : SpeakerMoments
+            From :meth:`moments` (or several merged with :meth:`SpeakerMoments.merge`).
+
+        Returns
+        -------
+        statistics : SpeakerStatistics
+            ``codes`` of ``moments``; ``mean`` and ``scale`` of shape (n_groups, n_features).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+        >>> X, speakers = np.array([[1.0], [3.0], [11.0], [13.0]]), [0, 0, 1, 1]
+        >>> scaler = SpeakerStandardScaler(prior_utterances=2).fit(X, groups=speakers)
+        >>> stats = scaler.statistics_from_moments(scaler.moments(X, speakers))
+        >>> stats.mean.ravel().tolist()  # half their own mean, half the training mean
+        [4.5, 9.5]
+        """
+        check_is_fitted(self, "mean_")
         total, total_sq, count = moments.total, moments.total_sq, moments.count
         own_mean = total / count[:, None]
         own_var = np.maximum(total_sq / count[:, None] - own_mean**2, 0.0)
@@ -399,10 +528,32 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self, "mean_")
         X = self._validate(X, reset=False)
-        return self._standardise(X, self.speaker_statistics(X, groups))
+        return self.standardize(X, self.speaker_statistics(X, groups))
 
-    def _standardise(self, X: np.ndarray, stats: SpeakerStatistics) -> np.ndarray:
-        codes, mean, scale = stats
+    def standardize(self, X: np.ndarray, statistics: SpeakerStatistics) -> np.ndarray:
+        """``(X - mean[codes]) / scale[codes]`` along the feature axis, chunk by chunk.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features) or (n_samples, ..., n_bins, n_frames)
+            Features (not validated).
+        statistics : SpeakerStatistics
+            ``codes`` of shape (n_samples,) indexing the rows of ``mean`` and ``scale``.
+
+        Returns
+        -------
+        X_new : ndarray of the shape and dtype of ``X``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler, SpeakerStatistics
+        >>> stats = SpeakerStatistics(np.array([0, 1]), np.array([[1.0], [10.0]]),
+        ...                           np.array([[2.0], [5.0]]))
+        >>> SpeakerStandardScaler().standardize(np.array([[3.0], [20.0]]), stats).ravel().tolist()
+        [1.0, 2.0]
+        """
+        codes, mean, scale = statistics
         axis = _feature_axis(X.ndim)
         shape = [len(mean)] + [1] * (X.ndim - 1)
         shape[axis] = -1
@@ -440,7 +591,7 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         if self.training_context == "full" or groups is None:
             return self.transform(X, groups=groups)
         X = self._validate(X, reset=False)
-        groups = _check_groups(groups, X.shape[0])
+        groups = check_groups(groups, X.shape[0])
         codes = np.unique(groups, return_inverse=True)[1].ravel()
         labels = None
         if self.training_context == "unbalanced":
@@ -452,21 +603,28 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
             labels = np.asarray(y)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
-        stats = self._random_context_statistics(_moments(X, None), codes, rng, labels)
-        return self._standardise(X, stats)
+        stats = self.random_context_statistics(self.moments(X, None), codes, rng, labels)
+        return self.standardize(X, stats)
 
-    def _random_context_statistics(
-        self, row_moments: _Moments, codes: np.ndarray, rng: Any, labels: Any = None
+    def random_context_statistics(
+        self,
+        row_moments: SpeakerMoments,
+        codes: np.ndarray,
+        rng: np.random.Generator,
+        labels: np.ndarray | None = None,
     ) -> SpeakerStatistics:
         """Each row's statistics over a random subset of its speaker's rows containing it.
 
         The subset's size is drawn uniformly from 1 to all of the speaker's rows; the
-        statistics are shrunk as in :meth:`speaker_statistics`.
+        statistics are shrunk as in :meth:`statistics_from_moments`. What
+        ``training_context="random"`` (and ``SERClassifier(speaker_context="random")``,
+        anew every epoch) standardises the training rows with.
 
         Parameters
         ----------
-        row_moments : moments of ``X`` with every row its own group (``groups=None``)
-            Computed once; a new draw only sums them.
+        row_moments : SpeakerMoments
+            Moments of ``X`` with every row its own group (``moments(X, None)``): computed
+            once, a new draw only sums them.
         codes : ndarray of shape (n_samples,)
             Speaker of each row, as integer codes.
         rng : numpy.random.Generator
@@ -478,17 +636,34 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         -------
         statistics : SpeakerStatistics
             One row of statistics per sample (``codes`` is ``arange(n_samples)``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+        >>> X, speakers = np.arange(6.0)[:, None], np.array([0, 0, 0, 1, 1, 1])
+        >>> scaler = SpeakerStandardScaler().fit(X, groups=speakers)
+        >>> stats = scaler.random_context_statistics(
+        ...     scaler.moments(X), speakers, np.random.default_rng(0))
+        >>> stats.mean.shape
+        (6, 1)
         """
         check_is_fitted(self, "mean_")
         total, total_sq, count = row_moments.total, row_moments.total_sq, row_moments.count
         subsets = _random_subsets(codes, rng, labels)
-        moments = _Moments(
+        moments = SpeakerMoments(
             np.arange(len(subsets)),
             np.stack([total[rows].sum(0) for rows in subsets]),
             np.stack([total_sq[rows].sum(0) for rows in subsets]),
             np.array([count[rows].sum() for rows in subsets]),
         )
-        return self._shrunk_statistics(moments)
+        return self.statistics_from_moments(moments)
+
+    # The former private names, for _timeline.py until it has switched; remove after.
+    def _shrunk_statistics(self, moments: SpeakerMoments) -> SpeakerStatistics:
+        return self.statistics_from_moments(moments)
+
+    _standardise = standardize
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

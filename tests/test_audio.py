@@ -128,19 +128,66 @@ def test_mixing_declared_and_undeclared_rates_is_refused():
         load_audio([(y, 0)])
 
 
-def test_detect_speech_finds_sound_and_rejects_silence():
+def _syllables(seconds=1.0, amp=0.3, f0=180.0, sr=16000):
+    """A crude voice: harmonics of f0 whose level rises and falls four times a second."""
+    t = np.arange(int(seconds * sr)) / sr
+    y = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))
+    return (amp * y / 2 * np.sin(np.pi * 4 * t) ** 2).astype(np.float32)
+
+
+def test_detect_speech_with_the_fixed_level():
     from sklearn_ser import detect_speech
 
     sr = 16000
     y = np.concatenate([np.zeros(sr), tone(200, 1.0), np.zeros(sr), tone(300, 0.5)])
-    intervals = detect_speech(y, sr)
+    intervals = detect_speech(y, sr, vad="threshold")
     np.testing.assert_allclose(intervals / sr, [[1.0, 2.0], [3.0, 3.5]], atol=0.03)
-    assert detect_speech(np.zeros(2 * sr), sr).shape == (0, 2)
-    # Near-silence (-80 dBFS noise) is not sound; a pause shorter than min_silence is kept.
+    assert detect_speech(np.zeros(2 * sr), sr, vad="threshold").shape == (0, 2)
     noise = 1e-4 * np.random.default_rng(0).standard_normal(2 * sr)
-    assert detect_speech(noise, sr).shape == (0, 2)
+    assert detect_speech(noise, sr, vad="threshold").shape == (0, 2)
     short_pause = np.concatenate([tone(200, 0.5), np.zeros(1600), tone(200, 0.5)])
-    assert len(detect_speech(short_pause, sr)) == 1
+    assert len(detect_speech(short_pause, sr, vad="threshold")) == 1
+
+
+@pytest.mark.parametrize("level_db", [0, -20, -40])
+def test_energy_detector_is_level_relative(level_db):
+    """Speech in steady noise and hum is found at any level; noise and hum alone never."""
+    from sklearn_ser import detect_speech, speech_activity
+
+    sr, rng = 16000, np.random.default_rng(0)
+    voice = _syllables(1.5)
+    clean = np.concatenate([np.zeros(sr), voice, np.zeros(sr), voice, np.zeros(sr)])
+    t = np.arange(clean.size) / sr
+    background = 0.01 * rng.standard_normal(clean.size) + 0.02 * np.sin(2 * np.pi * 50 * t)
+    gain = 10 ** (level_db / 20)
+    intervals = detect_speech(gain * (clean + background), sr) / sr
+    np.testing.assert_allclose(intervals, [[1.0, 2.5], [3.5, 5.0]], atol=0.15)
+    assert not speech_activity(gain * background, sr).any()
+    assert detect_speech(np.zeros(2 * sr), sr).shape == (0, 2)
+
+
+def test_detectors_agree_on_a_clear_recording():
+    pytest.importorskip("silero_vad")
+    from sklearn_ser import speech_activity
+
+    sr = 16000
+    y = np.concatenate([np.zeros(sr), _syllables(2.0), np.zeros(sr)])
+    energy = speech_activity(y, sr)
+    assert speech_activity(y, sr, vad="threshold").shape == energy.shape
+    with pytest.raises(ValueError, match="vad must be one of"):
+        speech_activity(y, sr, vad="neural")
+
+
+def test_has_speech_is_the_no_speech_decision():
+    from sklearn_ser import has_speech
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    noise = np.clip(3 * np.random.default_rng(0).standard_normal(2 * sr), -1, 1)
+    hum = 0.2 * np.sin(2 * np.pi * 50 * t)
+    quiet = 0.01 * np.concatenate([np.zeros(sr // 2), _syllables(1.0), np.zeros(sr // 2)])
+    X = [_syllables(1.0), np.zeros(2 * sr), noise, hum, _syllables(0.1), quiet]
+    assert has_speech(X, sr=sr).tolist() == [True, False, False, False, False, True]
 
 
 def test_transform_warns_naming_silent_and_short_files(tmp_path):
@@ -148,17 +195,19 @@ def test_transform_warns_naming_silent_and_short_files(tmp_path):
 
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(32000, np.float32), 16000)
-    ext = MelSpectrogramExtractor(max_frames=50).fit([tone()])
+    voice = _syllables(1.0)
+    ext = MelSpectrogramExtractor(max_frames=50).fit([voice])
+    noise = np.clip(3 * np.random.default_rng(0).standard_normal(16000), -1, 1)
     with pytest.warns(NoSpeechWarning) as record:
-        ext.transform([tone(), str(silent), tone(seconds=0.01)])
+        ext.transform([voice, str(silent), voice[:160], noise])
     message = str(record[0].message)
-    assert "2 of 3" in message and "1 (silent.wav)" in message
-    assert "shorter than 0.25 s: 2" in message
+    assert "3 of 4" in message and "1 (silent.wav)" in message
+    assert "shorter than 0.25 s: 2" in message and "noise or hum only): 3" in message
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", NoSpeechWarning)
-        ext.transform([tone(), tone(300)])  # speech: no warning
+        ext.transform([voice, _syllables(1.0, f0=120)])  # speech: no warning
 
 
 def test_stream_audio_equals_whole_file_resampled(tmp_path):

@@ -157,3 +157,137 @@ def test_run_time_settings_are_not_persisted(fitted_pipeline, tmp_path, capsys):
         pipe.set_params(features__verbose=0, features__n_jobs=None)
     features = load_model(path).named_steps["features"]
     assert features.verbose == 0 and features.n_jobs is None
+
+
+# --------------------------------------------------------------------------- issue 21
+@pytest.fixture(scope="module")
+def speech():
+    from sklearn_ser.datasets import make_emotional_speech
+
+    return make_emotional_speech(n_speakers=3, n_utterances=2, duration=1.0, random_state=0)
+
+
+def _assert_same_predictions(loaded, model, data):
+    import sklearn
+
+    np.testing.assert_array_equal(loaded.predict_proba(data.data), model.predict_proba(data.data))
+    np.testing.assert_array_equal(loaded.predict(data.data), model.predict(data.data))
+    with sklearn.config_context(enable_metadata_routing=True):
+        np.testing.assert_array_equal(
+            loaded.predict_proba(data.data, groups=data.speaker),
+            model.predict_proba(data.data, groups=data.speaker),
+        )
+
+
+def test_functionals_pipeline_round_trip(speech, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_ser import FunctionalsExtractor, SpeakerStandardScaler
+
+    pipe = make_ser_pipeline().fit(speech.data, speech.target, scaler__groups=speech.speaker)
+    path = save_model(pipe, tmp_path / "functionals.safetensors")
+    assert b"__pickle__" not in path.read_bytes()[:64]
+    loaded = load_model(path)
+    assert type(loaded) is type(pipe)
+    features, scaler, clf = (step for _, step in loaded.steps)
+    assert isinstance(features, FunctionalsExtractor)
+    assert isinstance(scaler, SpeakerStandardScaler) and scaler.n_speakers_ == 3
+    assert isinstance(clf, LogisticRegression)
+    assert loaded.get_params(deep=True).keys() == pipe.get_params(deep=True).keys()
+    assert clf.get_params() == pipe.named_steps["classifier"].get_params()
+    _assert_same_predictions(loaded, pipe, speech)
+
+
+def test_fusion_round_trip(speech, tmp_path):
+    from sklearn_ser.ensemble import LateFusionClassifier
+
+    fusion = make_ser_pipeline("fusion", max_frames=40, max_epochs=1, module__channels=(4,))
+    fusion.set_params(weights=[2.0, 1.0])
+    fusion.fit(speech.data, speech.target, groups=speech.speaker)
+    loaded = load_model(save_model(fusion, tmp_path / "fusion.safetensors"))
+    assert isinstance(loaded, LateFusionClassifier)
+    assert list(loaded.named_estimators_) == ["functionals", "cnn"]
+    assert loaded.named_estimators_.cnn is loaded.estimators_[1]
+    assert loaded.weights == [2.0, 1.0]
+    # The unfitted members (the fusion's parameters) come back unfitted, for clone.
+    assert not hasattr(loaded.estimators[1][1].named_steps["classifier"], "net_")
+    _assert_same_predictions(loaded, fusion, speech)
+
+
+def test_unknown_step_is_named(speech, tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_ser_pipeline()
+    pipe.steps.insert(1, ("my_scaler", StandardScaler()))
+    pipe.fit(speech.data, speech.target, scaler__groups=speech.speaker)
+    with pytest.raises(ValueError, match=r"model\.my_scaler .*StandardScaler.*sklearn"):
+        save_model(pipe, tmp_path / "x.safetensors")
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
+
+
+def test_folder_is_reported_as_folder(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        load_model(tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        save_model(None, tmp_path)
+
+
+def test_interrupted_save_leaves_the_old_file(fitted_pipeline, tmp_path, monkeypatch):
+    pipe, _ = fitted_pipeline
+    path = save_model(pipe, tmp_path / "m.safetensors")
+    before = path.read_bytes()
+
+    def interrupted(tensors, filename, metadata):
+        with open(filename, "wb") as f:
+            f.write(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("safetensors.torch.save_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(pipe, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_concurrent_saves_never_leave_a_torn_file(fitted_pipeline, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipe, waves = fitted_pipeline
+    path = tmp_path / "m.safetensors"
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: save_model(pipe, path), range(8)))
+    np.testing.assert_array_equal(load_model(path).predict_proba(waves), pipe.predict_proba(waves))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_augmented_models_round_trip(speech, tmp_path):
+    from imblearn.pipeline import Pipeline as ImbPipeline
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.utils import Bunch
+
+    from sklearn_ser import FunctionalsExtractor
+    from sklearn_ser.augment import AudioAugmenter, AugmentedClassifier
+
+    half = slice(None, None, 2)  # every emotion and speaker, half the time
+    speech = Bunch(data=speech.data[half], target=speech.target[half], speaker=speech.speaker[half])
+    augmenter = AudioAugmenter(["gain", "noise"], n_copies=1, random_state=0)
+    model = AugmentedClassifier(make_ser_pipeline(), augmenter)
+    model.fit(speech.data, speech.target, groups=speech.speaker)
+    loaded = load_model(save_model(model, tmp_path / "augmented.safetensors"))
+    assert isinstance(loaded, AugmentedClassifier)
+    # The augmenter keeps its settings, not the record of the fit.
+    assert loaded.augmenter_.get_params()["perturbations"] == ["gain", "noise"]
+    _assert_same_predictions(loaded, model, speech)
+    # An imbalanced-learn pipeline with the augmenter as a sampler step.
+    pipe = ImbPipeline(
+        [
+            ("augment", AudioAugmenter(["gain"], n_copies=1, random_state=0)),
+            ("features", FunctionalsExtractor(feature_set="compact")),
+            ("classifier", LogisticRegression()),
+        ]
+    ).fit(speech.data, speech.target)
+    loaded = load_model(save_model(pipe, tmp_path / "imblearn.safetensors"))
+    assert type(loaded) is ImbPipeline and isinstance(loaded[0], AudioAugmenter)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(speech.data), pipe.predict_proba(speech.data)
+    )

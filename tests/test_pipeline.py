@@ -105,3 +105,51 @@ def test_every_input_kind_fits_and_predicts(features, n_bins, rng):
     assert proba.shape == (8, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert set(pipe.predict(waves, groups=speakers)) <= {"anger", "sadness"}
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+def test_groups_without_routing_names_the_fix(speech, method):
+    pipe = make_ser_pipeline().fit(speech.data, speech.target, scaler__groups=speech.speaker)
+    args = (speech.data, speech.target) if method == "score" else (speech.data,)
+    with pytest.raises(TypeError, match=r"sklearn\.set_config\(enable_metadata_routing=True\)"):
+        getattr(pipe, method)(*args, groups=speech.speaker)
+    with pytest.raises(TypeError, match=r"scaler__groups="):
+        make_ser_pipeline().fit(speech.data, speech.target, groups=speech.speaker)
+    # The methods the final step has are offered, the others are not.
+    assert hasattr(pipe, "predict_proba") and not hasattr(pipe, "transform")
+
+
+def test_cnn_pipeline_takes_groups_without_routing(speech):
+    # Its final step is the only one that uses speakers: predict(groups=) needs no routing.
+    pipe = make_ser_pipeline("cnn", max_frames=24, max_epochs=1, module__channels=(4,))
+    pipe.fit(speech.data, speech.target, classifier__groups=speech.speaker)
+    alone = pipe.predict_proba(speech.data)
+    context = pipe.predict_proba(speech.data, groups=speech.speaker)
+    assert not np.allclose(alone, context)
+    # Pipeline.transform and score take no keyword arguments without routing (score would
+    # drop them silently): the fix is named.
+    with pytest.raises(TypeError, match="enable_metadata_routing"):
+        pipe.transform(speech.data[:2], groups=speech.speaker[:2])
+    with pytest.raises(TypeError, match="enable_metadata_routing"):
+        pipe.score(speech.data, speech.target, groups=speech.speaker)
+
+
+@pytest.mark.parametrize(
+    "model, params",
+    [("functionals", {}), ("cnn", {"max_frames": 24, "max_epochs": 1, "module__channels": (4,)})],
+)
+def test_default_random_state_makes_identical_calls_agree(speech, model, params):
+    fit_params = {
+        "scaler__groups" if model == "functionals" else "classifier__groups": (speech.speaker)
+    }
+    probas = [
+        make_ser_pipeline(model, **params)
+        .fit(speech.data, speech.target, **fit_params)
+        .predict_proba(speech.data)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(probas[0], probas[1])
+    # The seed is passed through to every random step.
+    pipe = make_ser_pipeline(model, random_state=3, **params)
+    seeds = {k: v for k, v in pipe.get_params().items() if k.endswith("random_state")}
+    assert seeds and set(seeds.values()) == {3}, seeds

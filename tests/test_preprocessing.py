@@ -154,3 +154,52 @@ def test_random_training_context(speakers_data):
     with pytest.warns(UserWarning):
         Xt = no_groups.fit_transform(X)
     np.testing.assert_allclose(Xt, no_groups.transform(X))
+
+
+# ------------------------------------------------------------------ the moments interface
+@pytest.mark.parametrize("shape", [(20, 3), (20, 4, 6), (20, 2, 4, 5)])
+def test_transform_is_standardize_of_statistics_from_moments(rng, shape):
+    """transform = standardize(X, statistics_from_moments(moments(X, groups))), any shape."""
+    X = rng.normal(size=shape) * 3 + 1
+    groups = np.repeat([0, 1, 2, 3], 5)
+    scaler = SpeakerStandardScaler().fit(X, groups=groups)
+    moments = SpeakerStandardScaler.moments(X, groups)
+    stats = scaler.statistics_from_moments(moments)
+    np.testing.assert_allclose(
+        scaler.standardize(X, stats), scaler.transform(X, groups=groups)
+    )
+    np.testing.assert_array_equal(stats.mean, scaler.speaker_statistics(X, groups).mean)
+    # fitting from the moments learns what fit learns
+    again = SpeakerStandardScaler().fit_moments(moments)
+    for name in ("mean_", "scale_", "speaker_scale_", "n_speakers_", "n_features_in_"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(scaler, name))
+
+
+def test_moments_merged_over_parts_are_those_of_the_whole(rng):
+    """A recording's windows seen batch by batch give the statistics of all its windows."""
+    X = rng.normal(size=(30, 4, 7))
+    one = np.zeros(30, dtype=int)
+    parts = [SpeakerStandardScaler.moments(X[a:b], one[a:b]) for a, b in [(0, 7), (7, 30)]]
+    merged = parts[0].merge(parts[1])
+    whole = SpeakerStandardScaler.moments(X, one)
+    np.testing.assert_array_equal(merged.codes, whole.codes)
+    for name in ("total", "total_sq", "count"):
+        np.testing.assert_allclose(getattr(merged, name), getattr(whole, name))
+    # groups of different sizes: the codes keep their meaning
+    a = SpeakerStandardScaler.moments(X[:4], [0, 0, 1, 1])
+    b = SpeakerStandardScaler.moments(X[4:6], [0, 0])
+    assert a.merge(b).count.tolist() == [4 * 7, 2 * 7]
+    assert b.merge(a).count.tolist() == [4 * 7, 2 * 7]
+
+
+def test_random_context_statistics_contain_the_row_itself(rng):
+    X = rng.normal(size=(12, 3))
+    groups = np.repeat([0, 1], 6)
+    scaler = SpeakerStandardScaler(prior_utterances=0).fit(X, groups=groups)
+    stats = scaler.random_context_statistics(scaler.moments(X), groups, np.random.default_rng(0))
+    assert stats.mean.shape == (12, 3) and stats.codes.tolist() == list(range(12))
+    # every row's mean lies within the range of its speaker's rows
+    for i in range(12):
+        rows = X[groups == groups[i]]
+        assert np.all(stats.mean[i] >= rows.min(0) - 1e-12)
+        assert np.all(stats.mean[i] <= rows.max(0) + 1e-12)

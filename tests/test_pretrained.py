@@ -290,7 +290,16 @@ def test_bfloat16_close_to_float32(models, audio):
     full = PretrainedEmbeddingExtractor(models["wavlm"]).fit_transform(audio[:2])
     half = PretrainedEmbeddingExtractor(models["wavlm"], dtype="bfloat16").fit_transform(audio[:2])
     assert half.dtype == np.float32
-    np.testing.assert_allclose(half, full, atol=0.1 * np.abs(full).max())
+    assert not np.array_equal(half, full)  # computed in bfloat16 indeed
+    # bfloat16 keeps 8 bits of mantissa. How its rounding errors add up through the
+    # encoder depends on the CPU's kernels (native bf16 or emulated, float32 or bf16
+    # accumulation): the largest single difference was 0.5% of the largest value on one
+    # x86-64 CPU and 15% on another, where one small value after a layer norm lost its
+    # digits. What must hold on any CPU is that each utterance's embedding, as a vector,
+    # stays the float32 one: a relative error of 0.2 at most (a cosine of 0.98), about
+    # 50 times what the bf16 rounding of the output alone gives.
+    error = np.linalg.norm(half - full, axis=1) / np.linalg.norm(full, axis=1)
+    assert error.max() < 0.2, error
 
 
 def test_import_does_not_load_torch_or_transformers():

@@ -148,9 +148,13 @@ def _evaluate_both_protocols(data, routing_on):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)  # the classifier got its speakers
             speaker = evaluate_speaker_independent(pipeline(), X, y, groups, cv=2)
-            file = evaluate_speaker_independent(pipeline(), X, y, groups, cv=2, protocol="file")
+            both = evaluate_speaker_independent(pipeline(), X, y, groups, cv=2, protocol="both")
+    file = both["file"]
     assert speaker.protocol == "speaker" and file.protocol == "file"
     assert speaker.to_dict()["protocol"] == "speaker" and "file protocol" in file.to_text()
+    # One fit per fold serves both protocols, and gives what a fit per protocol gives.
+    np.testing.assert_array_equal(both["speaker"].y_pred, speaker.y_pred)
+    np.testing.assert_array_equal(both["speaker"].fit_time, file.fit_time)
     return speaker.y_pred, file.y_pred
 
 
@@ -172,9 +176,26 @@ def test_evaluate_search_over_pipeline(data, routing_on):
     assert res.y_pred.shape == (48,)
 
 
-def test_evaluate_rejects_unknown_protocol(data):
-    with pytest.raises(ValueError, match=r"protocol must be one of.*'batch'"):
-        evaluate_speaker_independent(LogisticRegression(), *data[:2], data[2], protocol="batch")
+@pytest.mark.parametrize(
+    "protocol, match",
+    [
+        ("batch", r"'protocol' parameter .* must be a str among .*Got 'batch'"),
+        (["file", "batch"], r"protocol must be one of .*\['file', 'batch'\]"),
+        (["file", "file"], r"list of distinct ones"),
+        ([], r"protocol must be one of"),
+    ],
+)
+def test_evaluate_rejects_unknown_protocol(data, protocol, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate_speaker_independent(LogisticRegression(), *data[:2], data[2], protocol=protocol)
+
+
+def test_evaluate_protocol_list_gives_one_result_each(data):
+    X, y, groups = data
+    results = evaluate_speaker_independent(
+        LogisticRegression(), X.reshape(len(X), -1), y, groups, cv=2, protocol=("speaker",)
+    )
+    assert list(results) == ["speaker"] and results["speaker"].n_folds == 2
 
 
 # ------------------------------------------------------------------ batch independence
@@ -211,14 +232,13 @@ def test_speaker_context_random(data):
     np.testing.assert_array_equal(rand.predict_proba(X), again.predict_proba(X))
     assert not np.allclose(rand.predict_proba(X), full.predict_proba(X))
     # the subsets: each row's statistics from 1 to all of its speaker's rows, it included
-    from sklearn_ser._estimator import _RandomSpeakerContext
-    from sklearn_ser.preprocessing import _moments, _random_subsets
+    from sklearn_ser.preprocessing import _random_subsets  # the helper under test
 
-    context = _RandomSpeakerContext(rand.scaler_, _moments(X, None), _moments(X, groups).codes)
+    context = dict(rand.net_.callbacks_)["speaker_context"]
     first, second = context.draw(0, epoch=0), context.draw(0, epoch=1)
     assert first.mean.shape == (48, 6) and not np.allclose(first.mean, second.mean)
     # every subset holds its row and only its speaker's; sizes span 1 to all (12)
-    codes = _moments(X, groups).codes
+    codes = SpeakerStandardScaler.moments(X, groups).codes
     subsets = _random_subsets(codes, np.random.default_rng([0, 1]))
     for i, rows in enumerate(subsets):
         assert rows[0] == i and len(set(rows)) == len(rows) and set(groups[rows]) == {groups[i]}
@@ -229,3 +249,62 @@ def test_speaker_context_random(data):
     callback = dict(rand.net_.callbacks_)["speaker_context"]
     last = callback.draw(callback.seed, epoch=1)
     np.testing.assert_allclose(callback.dataset.mean, last.mean.astype(np.float32))
+
+
+# ------------------------------------------------------------------ the timeline's fast path
+def test_predict_proba_with_statistics_is_predict_proba_with_groups(data):
+    """The statistics path (moments summed over parts) gives predict_proba's answer."""
+    from sklearn_ser._groups import speaker_statistics_path
+    from sklearn_ser.preprocessing import SpeakerStatistics
+
+    X, y, groups = data
+    clf = speaker_clf().fit(X, y, groups=groups)
+    scaler, predict_proba = speaker_statistics_path(clf)
+    assert scaler is clf.scaler_
+    # one speaker's rows in two batches, the statistics of both
+    rows = np.flatnonzero(groups == "b")
+    one = np.zeros(len(rows), dtype=int)
+    moments = scaler.moments(X[rows[:5]], one[:5]).merge(scaler.moments(X[rows[5:]], one[5:]))
+    own = scaler.statistics_from_moments(moments)
+    batch = rows[5:]
+    stats = SpeakerStatistics(np.zeros(len(batch), dtype=int), own.mean, own.scale)
+    np.testing.assert_allclose(
+        predict_proba(X[batch], stats),
+        clf.predict_proba(X[rows], groups=groups[rows])[5:],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="one entry per sample"):
+        clf.predict_proba_with_statistics(X[:3], stats)
+
+
+def test_statistics_path_of_a_scaler_pipeline_and_of_others(data):
+    from sklearn_ser._groups import speaker_statistics_path
+
+    X, y, groups = data
+    flat = X.reshape(len(X), -1)
+    pipe = make_pipeline(SpeakerStandardScaler(), LogisticRegression())
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(flat, y, groups=groups)
+        expected = pipe.predict_proba(flat, groups=groups)
+    scaler, predict_proba = speaker_statistics_path(pipe)
+    stats = scaler.speaker_statistics(flat, groups)
+    np.testing.assert_allclose(predict_proba(flat, stats), expected)
+    assert speaker_statistics_path(LogisticRegression().fit(flat, y)) is None
+
+
+@pytest.mark.parametrize("routing_on", [False, True])
+def test_call_with_groups_follows_the_config_when_asked(data, routing_on):
+    """routing="config": routed with routing on, the legacy last-step way with it off."""
+    from sklearn_ser._groups import call_with_groups, groups_fit_params
+
+    X, y, groups = data
+    pipe = make_pipeline(FunctionTransformer(), speaker_clf())
+    with sklearn.config_context(enable_metadata_routing=routing_on):
+        params = groups_fit_params(pipe, groups)
+        assert list(params) == (["groups"] if routing_on else ["serclassifier__groups"])
+        pipe.fit(X, y, **params)
+        got = call_with_groups(pipe, "predict_proba", X, groups=groups, routing="config")
+    np.testing.assert_allclose(got, pipe[-1].predict_proba(X, groups=groups))
+    with pytest.raises(ValueError, match="routing must be"):
+        call_with_groups(pipe, "predict", X, groups=groups, routing="always")

@@ -115,10 +115,14 @@ def _missing_corpus_error(
         f"{info.title} not found{detail}: looked in {str(home / info.name)!r} and "
         f"{str(home)!r}. Expected layout: {info.layout} (e.g. "
         f"{str(home / info.example)!r}). Pass data_home= (the folder holding "
-        f"{info.name!r}, or the corpus folder itself) or set SKLEARN_SER_DATA."
+        f"{info.name!r}, or the corpus folder itself; --data-home on the command line) or "
+        "set SKLEARN_SER_DATA."
     )
     if info.remote is not None:
-        msg += f" Or pass download=True to fetch it from {info.remote.url}."
+        msg += (
+            f" Or pass download=True to fetch it from {info.remote.url} (--download on the "
+            "command line)."
+        )
     else:
         msg += f" This corpus has no public download; {info.how_to_get}"
     return FileNotFoundError(msg)

@@ -21,21 +21,21 @@ import scipy.fft
 from joblib import Parallel, delayed
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from .._audio import (
     MIN_DURATION,
-    SILENCE_DB,
     NoSpeechWarning,
     as_audio_sources,
     audio_durations,
     describe_source,
     detect_speech,
-    frame_levels,
     load_sources,
+    no_speech_reason,
 )
+from .._param_validation import Int, Satisfies
 
 _AMIN = 1e-10  # librosa.power_to_db's default floor: silence maps to -100 dB, never -inf.
 _CHUNK = 32  # utterances per batched computation: large enough to amortise, small in memory.
@@ -44,42 +44,6 @@ _CHUNK = 32  # utterances per batched computation: large enough to amortise, sma
 _BLOCK_FRAMES = 2048
 # crop="cover": long audio is kept as pieces of at least this many seconds.
 _MIN_PIECE = 0.5
-
-
-class _Int(Interval):
-    """``Interval(Integral, left, right)`` that, unlike scikit-learn's, rejects booleans.
-
-    A parameter constraint for counts (frames, bins, samples): ``True`` is not a count.
-    """
-
-    def __init__(self, left: int | None, right: int | None = None, *, closed: str = "left"):
-        super().__init__(numbers.Integral, left, right, closed=closed)
-
-    def is_satisfied_by(self, val: Any) -> bool:
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
-
-
-class _Satisfies(HasMethods):
-    """Parameter constraint given by a predicate and the description of what it accepts.
-
-    For what scikit-learn's constraint types cannot say (a floating dtype, a whole number
-    of Hz, a sequence of names). Derives from ``HasMethods`` only so that scikit-learn's
-    parameter validation accepts it as a constraint object.
-    """
-
-    def __init__(self, predicate: Callable[[Any], bool], description: str):
-        super().__init__([])
-        self.predicate = predicate
-        self.description = description
-
-    def is_satisfied_by(self, val: Any) -> bool:
-        try:
-            return bool(self.predicate(val))
-        except (TypeError, ValueError):
-            return False
-
-    def __str__(self) -> str:
-        return self.description
 
 
 def _is_sampling_rate(val: Any) -> bool:
@@ -98,7 +62,7 @@ def _is_float_dtype(val: Any) -> bool:
 
 
 # The sampling rate of an extractor: an int, or a float with no fractional part.
-_SAMPLING_RATE = _Satisfies(_is_sampling_rate, "a positive whole number of Hz")
+_SAMPLING_RATE = Satisfies(_is_sampling_rate, "a positive whole number of Hz")
 
 
 def _window(window: Any, win_length: int, n_fft: int) -> np.ndarray:
@@ -228,16 +192,16 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     # that involve several parameters are in _check_params.
     _parameter_constraints: ClassVar[dict] = {
         "sr": [_SAMPLING_RATE],
-        "n_fft": [_Int(1)],
-        "win_length": [_Int(1), None],
-        "hop_length": [_Int(1)],
+        "n_fft": [Int(1)],
+        "win_length": [Int(1), None],
+        "hop_length": [Int(1)],
         "window": "no_validation",  # anything scipy.signal.get_window takes
-        "max_frames": [_Int(1), None],
+        "max_frames": [Int(1), None],
         "pad_mode": [StrOptions({"constant", "wrap"})],
         "crop": [StrOptions({"center", "start", "cover"})],
         "normalize": [StrOptions({"mean", "standard"}), None],
         "top_db": [Interval(numbers.Real, 0, np.inf, closed="both"), None],  # inf: no floor
-        "dtype": [_Satisfies(_is_float_dtype, "a floating numpy dtype")],
+        "dtype": [Satisfies(_is_float_dtype, "a floating numpy dtype")],
         "n_jobs": [numbers.Integral, None],
         "verbose": ["verbose"],
     }
@@ -333,27 +297,7 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         """
         check_is_fitted(self, "n_frames_")
         sources = self._sources(X, reset=False)
-        chunks = [
-            (start, sources[start : start + _CHUNK]) for start in range(0, len(sources), _CHUNK)
-        ]
-        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")
-        # Each job already keeps a core busy; threaded BLAS inside threaded jobs thrashes.
-        with threadpool_limits(limits=1, user_api="blas"):
-            results = parallel(
-                delayed(self._transform_chunk)(part, start) for start, part in chunks
-            )
-            if self.verbose:
-                from tqdm.auto import tqdm
-
-                results = tqdm(
-                    results,
-                    total=len(chunks),
-                    unit="chunk",
-                    desc=f"{type(self).__name__} ({len(sources)} utterances)",
-                )
-            results = list(results)
-        _warn_no_speech([p for _, problems in results for p in problems], sources)
-        return np.concatenate([features for features, _ in results], axis=0)
+        return extract_in_chunks(self, sources, self._transform_chunk, _CHUNK)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the ``n_bins_`` feature bins (axis 1 of the output).
@@ -442,14 +386,50 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         """One name per output bin."""
 
 
+def extract_in_chunks(
+    estimator: Any,
+    sources: list,
+    extract: Callable[[list, int], tuple[np.ndarray, list]],
+    chunk_size: int,
+) -> np.ndarray:
+    """The extraction loop of every extractor: chunks of utterances, in parallel threads.
+
+    ``extract(part, offset)`` computes the features of ``sources[offset : offset +
+    len(part)]`` and the no-speech problems found (:func:`_no_speech`); the chunks run in
+    ``estimator.n_jobs`` joblib threads (the work is numpy and FFTs, which release the
+    GIL) with BLAS limited to one thread each, with a progress bar when
+    ``estimator.verbose``. The problems of all chunks are reported in one
+    :class:`~sklearn_ser.NoSpeechWarning`; the features are concatenated along axis 0.
+    """
+    chunks = [
+        (start, sources[start : start + chunk_size]) for start in range(0, len(sources), chunk_size)
+    ]
+    parallel = Parallel(n_jobs=estimator.n_jobs, prefer="threads", return_as="generator")
+    # Each job already keeps a core busy; threaded BLAS inside threaded jobs thrashes.
+    with threadpool_limits(limits=1, user_api="blas"):
+        results = parallel(delayed(extract)(part, start) for start, part in chunks)
+        if estimator.verbose:
+            from tqdm.auto import tqdm
+
+            results = tqdm(
+                results,
+                total=len(chunks),
+                unit="chunk",
+                desc=f"{type(estimator).__name__} ({len(sources)} utterances)",
+            )
+        results = list(results)
+    _warn_no_speech([p for _, problems in results for p in problems], sources)
+    return np.concatenate([features for features, _ in results], axis=0)
+
+
 def _no_speech(waves: list, sr: int, offset: int) -> list[tuple[int, str]]:
-    """``(index, reason)`` of the waveforms that are too short or hold no sound."""
+    """``(index, reason)`` of the waveforms that are too short, silent or hold no speech
+    (:func:`~sklearn_ser.has_speech`'s decision)."""
     problems = []
     for i, w in enumerate(waves):
-        if w.shape[0] < MIN_DURATION * sr:
-            problems.append((offset + i, "short"))
-        elif frame_levels(w, sr).max() < SILENCE_DB:
-            problems.append((offset + i, "silent"))
+        reason = no_speech_reason(w, sr)
+        if reason is not None:
+            problems.append((offset + i, reason))
     return problems
 
 
@@ -458,7 +438,8 @@ def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
         return
     parts = []
     for reason, text in (
-        ("silent", f"silent (no 25 ms frame at or above {SILENCE_DB:g} dBFS)"),
+        ("silent", "silent"),
+        ("no speech", "without speech (noise or hum only)"),
         ("short", f"shorter than {MIN_DURATION:g} s"),
     ):
         found = [describe_source(sources[i], i) for i, r in problems if r == reason]
@@ -468,8 +449,8 @@ def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
             )
             parts.append(f"{text}: {shown}")
     warnings.warn(
-        f"{len(problems)} of {len(sources)} utterances are silent or too short to carry an "
-        f"emotion; whatever is predicted for them says nothing about speech. "
+        f"{len(problems)} of {len(sources)} utterances are silent, without speech or too short "
+        f"to carry an emotion; whatever is predicted for them says nothing about speech. "
         f"{'; '.join(parts)[0].upper()}{'; '.join(parts)[1:]}.",
         NoSpeechWarning,
         stacklevel=3,
@@ -484,7 +465,8 @@ def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:
     of at least 0.5 s as fit) are joined, so that the beginning, the middle and the end
     all count.
     """
-    intervals = detect_speech(y, sr)
+    # The fixed level, as when the models were trained (pauses of clean speech).
+    intervals = detect_speech(y, sr, vad="threshold")
     if len(intervals):
         y = np.concatenate([y[a:b] for a, b in intervals])
     n = y.shape[0]

@@ -26,19 +26,18 @@ from __future__ import annotations
 
 import itertools
 import numbers
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
-from joblib import Parallel, delayed
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from .._audio import load_sources
-from ._base import _no_speech, _warn_no_speech, _window, audio_sources, power_spectrogram
+from ._base import _no_speech, _window, audio_sources, extract_in_chunks, power_spectrogram
 
 __all__ = [
     "FrameAnalysis",
@@ -971,27 +970,8 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         sources = self._sources(X, reset=False)
-        chunks = [(s, sources[s : s + _CHUNK]) for s in range(0, len(sources), _CHUNK)]
         analysis = FrameAnalysis(int(self.sr), self.fmin, self.fmax)
-        # Threads, as the other extractors: the work is numpy and FFTs, which release the GIL.
-        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")
-        results = parallel(delayed(self._chunk)(part, start, analysis) for start, part in chunks)
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            results = tqdm(
-                results,
-                total=len(chunks),
-                unit="chunk",
-                desc=f"FunctionalsExtractor ({len(sources)} utterances)",
-            )
-        rows, problems = [], []
-        with threadpool_limits(limits=1, user_api="blas"):  # no nested BLAS threads
-            for block, found in results:
-                rows.append(block)
-                problems += found
-        _warn_no_speech(problems, sources)
-        return np.concatenate(rows, axis=0)
+        return extract_in_chunks(self, sources, partial(self._chunk, analysis=analysis), _CHUNK)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns, ``"<lld>[_delta][_voiced|_unvoiced]_<functional>"``.

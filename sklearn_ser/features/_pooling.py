@@ -10,7 +10,7 @@ from scipy import stats as _stats
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _Satisfies
+from .._param_validation import Satisfies
 
 __all__ = ["FeatureStatistics"]
 
@@ -99,7 +99,7 @@ class FeatureStatistics(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "statistics": [
-            _Satisfies(
+            Satisfies(
                 _is_statistics,
                 f"one of {sorted(_STATISTICS)} or a non-empty sequence of them",
             ),

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _Int
+from .._param_validation import Int
 
 __all__ = ["Segmenter"]
 
@@ -99,8 +99,8 @@ class Segmenter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "segment_frames": [_Int(1)],
-        "hop_frames": [_Int(1), None],
+        "segment_frames": [Int(1)],
+        "hop_frames": [Int(1), None],
         "pad_mode": [StrOptions({"constant", "edge", "wrap"})],
     }
 

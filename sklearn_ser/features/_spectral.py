@@ -9,7 +9,8 @@ import numpy as np
 import scipy.fft
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseExtractor, _Int, power_to_db
+from .._param_validation import Int
+from ._base import BaseExtractor, power_to_db
 
 __all__ = ["MFCCExtractor", "MelSpectrogramExtractor", "SpectrogramExtractor"]
 
@@ -68,7 +69,7 @@ def _fill_doc(cls: type) -> type:
 
 
 _MEL_CONSTRAINTS = {
-    "n_mels": [_Int(1)],
+    "n_mels": [Int(1)],
     "fmin": [Interval(numbers.Real, 0, None, closed="left")],
     "fmax": [Interval(numbers.Real, 0, None, closed="neither"), None],
 }
@@ -288,8 +289,8 @@ class MFCCExtractor(BaseExtractor):
     _parameter_constraints: ClassVar[dict] = {
         **BaseExtractor._parameter_constraints,
         **_MEL_CONSTRAINTS,
-        "n_mfcc": [_Int(1)],
-        "deltas": [_Int(0, 2, closed="both")],
+        "n_mfcc": [Int(1)],
+        "deltas": [Int(0, 2, closed="both")],
     }
 
     def __init__(

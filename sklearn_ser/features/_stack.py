@@ -9,7 +9,7 @@ from sklearn.base import TransformerMixin, _fit_context, clone
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _Satisfies
+from .._param_validation import Satisfies
 
 __all__ = ["FeatureStack"]
 
@@ -65,7 +65,7 @@ class FeatureStack(TransformerMixin, _BaseComposition, auto_wrap_output_keys=Non
     _required_parameters = ("extractors",)
     _parameter_constraints: ClassVar[dict] = {
         "extractors": [
-            _Satisfies(
+            Satisfies(
                 _is_extractor_list,
                 "a non-empty list of (name, transformer) pairs, each transformer having "
                 "a transform method",

@@ -2,96 +2,28 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import ModelOutput, check_input_shape
+from ._base import (
+    ModelOutput,
+    SameConv,
+    check_channels,
+    check_dropout,
+    check_input_shape,
+    check_positive_int,
+    check_segment_shape,
+    pool_factors,
+)
 
 __all__ = ["CNN3D"]
 
 
-# ---------------------------------------------------------------- shared helpers
-# Also used by ``_cnn_lstm``.
-def _check_positive_int(name: str, value: Any, owner: str, minimum: int = 1) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_dropout(value: Any, owner: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value < 1:
-        raise ValueError(f"{owner}: dropout must be a float in [0, 1), got {value!r}.")
-    return float(value)
-
-
-def _check_channels(value: Any, owner: str) -> tuple[int, ...]:
-    try:
-        channels = tuple(value)
-    except TypeError:
-        channels = ()
-    if not channels or any(
-        not isinstance(c, numbers.Integral) or isinstance(c, bool) or c < 1 for c in channels
-    ):
-        raise ValueError(
-            f"{owner}: channels must be a non-empty sequence of positive integers, got {value!r}."
-        )
-    return tuple(int(c) for c in channels)
-
-
-def _check_segment_shape(input_shape: Any, owner: str) -> tuple[int, int, int]:
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = ()
-    if len(shape) != 3 or any(
-        not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1 for s in shape
-    ):
-        raise ValueError(
-            f"{owner}: input_shape must be 3 positive integers (n_segments, n_bins, "
-            f"segment_frames), got {input_shape!r}; segment the features with Segmenter."
-        )
-    return tuple(int(s) for s in shape)  # type: ignore[return-value]
-
-
-def _pool_factors(size: Sequence[int]) -> tuple[int, ...]:
-    # Halve a dimension only while that leaves at least 2 steps of it.
-    return tuple(2 if s >= 4 else 1 for s in size)
-
-
-def _same_padding(kernel: Sequence[int]) -> tuple[int, ...] | None:
-    """``F.pad`` widths (last dimension first) keeping the size for an even kernel, else None.
-
-    An odd kernel pads symmetrically inside the convolution; PyTorch's ``padding="same"``
-    would warn about (and copy for) even kernels, so those pad explicitly.
-    """
-    if all(k % 2 for k in kernel):
-        return None
-    widths: list[int] = []
-    for k in reversed(kernel):
-        widths += [(k - 1) // 2, k // 2]
-    return tuple(widths)
-
-
-class _SameConv(nn.Module):
-    """Convolution (2-D or 3-D, stride 1) whose output has its input's size."""
-
-    def __init__(
-        self, conv: type[nn.Module], c_in: int, c_out: int, kernel: tuple[int, ...], bias: bool
-    ):
-        super().__init__()
-        self.pad = _same_padding(kernel)
-        padding = tuple(k // 2 for k in kernel) if self.pad is None else 0
-        self.conv = conv(c_in, c_out, kernel, padding=padding, bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pad is not None:
-            x = F.pad(x, self.pad)
-        return self.conv(x)
+# The former name, where CNN3D models pickled before the move look for it.
+_SameConv = SameConv
 
 
 class CNN3D(nn.Module):
@@ -185,19 +117,19 @@ class CNN3D(nn.Module):
     ):
         super().__init__()
         name = type(self).__name__
-        n_classes = _check_positive_int("n_classes", n_classes, name)
-        self.input_shape = _check_segment_shape(input_shape, name)
-        channels = _check_channels(channels, name)
+        n_classes = check_positive_int("n_classes", n_classes, name)
+        self.input_shape = check_segment_shape(input_shape, name)
+        channels = check_channels(channels, name)
         kernel = tuple(
-            _check_positive_int(arg, value, name)
+            check_positive_int(arg, value, name)
             for arg, value in (
                 ("temporal_kernel", temporal_kernel),
                 ("spectral_kernel", spectral_kernel),
                 ("time_kernel", time_kernel),
             )
         )
-        embedding_dim = _check_positive_int("embedding_dim", embedding_dim, name)
-        dropout = _check_dropout(dropout, name)
+        embedding_dim = check_positive_int("embedding_dim", embedding_dim, name)
+        dropout = check_dropout(dropout, name)
         self.embedding_dim = embedding_dim
         self.kernel_size = kernel
 
@@ -206,10 +138,10 @@ class CNN3D(nn.Module):
         pools = []
         c_in = 1
         for c_out in channels:
-            pool = _pool_factors(sizes[-1])
+            pool = pool_factors(sizes[-1])
             blocks.append(
                 nn.Sequential(
-                    _SameConv(nn.Conv3d, c_in, c_out, kernel, bias=False),  # BN adds the bias
+                    SameConv(nn.Conv3d, c_in, c_out, kernel, bias=False),  # BN adds the bias
                     nn.BatchNorm3d(c_out),
                     nn.ReLU(inplace=True),
                     nn.MaxPool3d(pool) if max(pool) > 1 else nn.Identity(),

@@ -7,14 +7,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._base import ModelOutput, check_input_shape
-from ._cnn3d import (
-    _check_channels,
-    _check_dropout,
-    _check_positive_int,
-    _check_segment_shape,
-    _pool_factors,
-    _SameConv,
+from ._base import (
+    ModelOutput,
+    SameConv,
+    check_channels,
+    check_dropout,
+    check_input_shape,
+    check_positive_int,
+    check_segment_shape,
+    pool_factors,
 )
 
 __all__ = ["CNNLSTM"]
@@ -110,14 +111,14 @@ class CNNLSTM(nn.Module):
     ):
         super().__init__()
         name = type(self).__name__
-        n_classes = _check_positive_int("n_classes", n_classes, name)
-        self.input_shape = _check_segment_shape(input_shape, name)
-        channels = _check_channels(channels, name)
-        kernel_size = _check_positive_int("kernel_size", kernel_size, name)
-        hidden_size = _check_positive_int("hidden_size", hidden_size, name)
-        num_layers = _check_positive_int("num_layers", num_layers, name)
-        embedding_dim = _check_positive_int("embedding_dim", embedding_dim, name)
-        dropout = _check_dropout(dropout, name)
+        n_classes = check_positive_int("n_classes", n_classes, name)
+        self.input_shape = check_segment_shape(input_shape, name)
+        channels = check_channels(channels, name)
+        kernel_size = check_positive_int("kernel_size", kernel_size, name)
+        hidden_size = check_positive_int("hidden_size", hidden_size, name)
+        num_layers = check_positive_int("num_layers", num_layers, name)
+        embedding_dim = check_positive_int("embedding_dim", embedding_dim, name)
+        dropout = check_dropout(dropout, name)
         self.embedding_dim = embedding_dim
         if pooling not in _POOLINGS:
             raise ValueError(f"{name}: pooling must be one of {_POOLINGS}, got {pooling!r}.")
@@ -127,9 +128,9 @@ class CNNLSTM(nn.Module):
         size = self.input_shape[1:]
         c_in = 1
         for c_out in channels:
-            pool = _pool_factors(size)
+            pool = pool_factors(size)
             layers += [
-                _SameConv(nn.Conv2d, c_in, c_out, (kernel_size, kernel_size), bias=False),
+                SameConv(nn.Conv2d, c_in, c_out, (kernel_size, kernel_size), bias=False),
                 nn.BatchNorm2d(c_out),
                 nn.ReLU(inplace=True),
             ]

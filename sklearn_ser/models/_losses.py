@@ -37,6 +37,11 @@ class CenterLoss(nn.Module):
     alpha : float, default=0.5
         Centre learning rate in [0, 1]; 0 freezes the centres.
 
+    References
+    ----------
+    .. [1] Y. Wen, K. Zhang, Z. Li and Y. Qiao, "A discriminative feature learning approach
+       for deep face recognition", ECCV 2016.
+
     Examples
     --------
     >>> import torch

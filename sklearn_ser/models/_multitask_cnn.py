@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ._base import ModelOutput, check_input_shape
@@ -44,30 +43,35 @@ class _Encoder(nn.Module):
 
 
 class _Decoder(nn.Module):
-    """Mirror of the encoder: transposed convolutions that undo each pooling step."""
+    """Mirror of the encoder: transposed convolutions that undo each pooling step exactly.
+
+    A pooling step of factor ``p`` floors an odd size ``2n + 1`` to ``n``; its transposed
+    convolution (stride ``p``) has kernel ``p + r``, with ``r`` the remainder the pooling
+    dropped (0 or 1), so it gives back ``p * n + r``: the encoder's recorded size before
+    the step. Every output frame is computed from the code (no interpolation, no padding
+    left to the bias), so the reconstruction is aligned with the input frame by frame.
+    """
 
     def __init__(self, encoder: _Encoder, channels: Sequence[int]):
         super().__init__()
         layers: list[nn.Module] = []
         chans = [*list(channels)[::-1], 1]
-        for i, pool in enumerate(encoder.pools[::-1]):
+        steps = list(zip(encoder.pools, encoder.shapes[:-1], encoder.shapes[1:]))[::-1]
+        for i, (pool, before, after) in enumerate(steps):
             in_ch, out_ch = chans[i], chans[i + 1]
-            last = i == len(encoder.pools) - 1
-            layers.append(
-                nn.ConvTranspose2d(in_ch, out_ch, kernel_size=pool, stride=pool)
-                if pool != (1, 1)
-                else nn.Conv2d(in_ch, out_ch, 3, padding=1)
-            )
+            last = i == len(steps) - 1
+            if pool == (1, 1):
+                layers.append(nn.Conv2d(in_ch, out_ch, 3, padding=1))
+            else:
+                kernel = tuple(p + (b - p * a) for p, b, a in zip(pool, before, after))
+                layers.append(nn.ConvTranspose2d(in_ch, out_ch, kernel_size=kernel, stride=pool))
             if not last:
                 layers += [nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
         self.layers = nn.Sequential(*layers)
         self.output_shape = encoder.shapes[0]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.layers(z)
-        if out.shape[-2:] != self.output_shape:  # odd sizes lost a row/column to pooling
-            out = F.interpolate(out, size=self.output_shape, mode="bilinear", align_corners=False)
-        return out
+        return self.layers(z)
 
 
 class MultitaskCNN(nn.Module):
@@ -75,7 +79,8 @@ class MultitaskCNN(nn.Module):
 
     A convolutional encoder over the feature map, global (mean and max) pooling over time
     and frequency, an embedding layer, a linear classifier, and a decoder of transposed
-    convolutions that rebuilds the input features from the encoder's feature maps. The
+    convolutions that rebuilds the input features from the encoder's feature maps, frame
+    for frame at any input size (each step undoes its pooling exactly). The
     embedding is what center loss pulls toward the class centres, and what
     :meth:`sklearn_ser.SERClassifier.transform` returns.
 
@@ -103,6 +108,12 @@ class MultitaskCNN(nn.Module):
     input_splits : sequence of int or None, default=None
         Bins of each input part for the combined model, e.g. ``(257, 40)`` for a
         spectrogram followed by 40 MFCCs; must sum to ``n_bins``. None: one encoder.
+
+    References
+    ----------
+    .. [1] Tripathi et al., "Learning discriminative features using center loss and
+       reconstruction as regularizer for speech emotion recognition", IJCAI 2019
+       workshop (AI in Affective Computing), PMLR 122.
 
     Examples
     --------
