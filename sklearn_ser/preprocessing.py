@@ -26,7 +26,7 @@ __all__ = [
 _CHUNK = 256  # samples per pass when summing, so a memory map is never loaded whole
 _MIN_SCALE = 1e-6
 # Prior utterances of a speaker's spread, and the least of its mean's, with "auto".
-_SCALE_PRIOR = 5.0
+_SCALE_PRIOR = 5.0  # = DEFAULT_PRIOR_UTTERANCES
 _MAX_PRIOR = 1e4
 
 
@@ -99,7 +99,8 @@ class SpeakerMoments(NamedTuple):
 
 
 # Utterances of the training average each speaker's statistics are shrunk toward, by
-# default: the scaler's, SERClassifier's (standardize="speaker") and the model files'.
+# default: SERClassifier's (standardize="speaker") and the model files'; the scaler's
+# default prior_utterances="auto" is at least this, per feature.
 DEFAULT_PRIOR_UTTERANCES = 5.0
 
 _Moments = SpeakerMoments  # the former private name, for _timeline.py until it has switched
@@ -275,7 +276,7 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     def __init__(
         self,
         *,
-        prior_utterances: float | str = DEFAULT_PRIOR_UTTERANCES,
+        prior_utterances: float | str = "auto",
         training_context: str = "full",
         clip: float | None = 5.0,
         random_state: Any = None,
