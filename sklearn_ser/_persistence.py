@@ -76,6 +76,9 @@ _CLASSES = {
     "FeatureStatistics": _Entry("sklearn_ser.features", "FeatureStatistics", "fitted"),
     "FeatureStack": _Entry("sklearn_ser.features", "FeatureStack", "fitted"),
     "FunctionalsExtractor": _Entry("sklearn_ser.features", "FunctionalsExtractor", "fitted"),
+    "FrameDescriptorExtractor": _Entry(
+        "sklearn_ser.features", "FrameDescriptorExtractor", "fitted"
+    ),
     "Segmenter": _Entry("sklearn_ser.features", "Segmenter", "fitted"),
     "SpeakerStandardScaler": _Entry("sklearn_ser.preprocessing", "SpeakerStandardScaler", "fitted"),
     "SERClassifier": _Entry("sklearn_ser._estimator", "SERClassifier", "network"),

@@ -23,7 +23,7 @@ NO_SPEECH = "no speech"  # as sklearn_ser._timeline.NO_SPEECH (not imported: lea
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
-FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
+FEATURES = ("logmel", "mfcc", "spectrogram", "llds", "both", "logmel+mfcc")
 MODELS = ("functionals", "cnn", "fusion")
 DEMO_EPOCHS = 15
 
@@ -170,6 +170,7 @@ def _pipeline(args: argparse.Namespace, **overrides: Any):
         features=args.features,
         n_jobs=args.n_jobs,
         random_state=args.seed,
+        augment=getattr(args, "augment", False),
         verbose=max(args.verbose - 1, 0),
         **cnn_params,
     )
@@ -867,6 +868,14 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=f"the CNN's training epochs (default: {epochs})",
         )
+        if choose_model:
+            p.add_argument(
+                "--augment",
+                action="store_true",
+                help="multi-condition training: each training file also as a perturbed copy "
+                "(noise, telephone band, room, codec, level), for recordings unlike the "
+                "corpus (needs the augment extra)",
+            )
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
         threads_option(p, threads)

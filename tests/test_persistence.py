@@ -339,3 +339,12 @@ print("torch" in sys.modules)
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_frame_descriptor_cnn_round_trip(speech, tmp_path):
+    pipe = make_ser_pipeline(
+        "cnn", features="llds", max_frames=24, max_epochs=1, module__channels=(4,)
+    )
+    pipe.fit(speech.data, speech.target, classifier__groups=speech.speaker)
+    loaded = load_model(save_model(pipe, tmp_path / "llds.safetensors"))
+    _assert_same_predictions(loaded, pipe, speech)
