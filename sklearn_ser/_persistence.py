@@ -241,12 +241,10 @@ class _Reader:
         self.device = device
 
     def value(self, spec: Any) -> Any:
-        import torch
-
         if not isinstance(spec, dict):
             return spec
         if "__tensor__" in spec:
-            return self.tensors[spec["__tensor__"]].numpy().astype(np.dtype(spec["dtype"]))
+            return np.asarray(self.tensors[spec["__tensor__"]]).astype(np.dtype(spec["dtype"]))
         if "__array__" in spec:
             return np.asarray(spec["__array__"], dtype=np.dtype(spec["dtype"]))
         if "__seq__" in spec:
@@ -259,6 +257,8 @@ class _Reader:
         if "__optimizer__" in spec:
             if spec["__optimizer__"] not in _OPTIMIZER_NAMES:
                 raise ValueError(f"unknown optimizer {spec['__optimizer__']!r}")
+            import torch
+
             return getattr(torch.optim, spec["__optimizer__"])
         if "__dtype__" in spec:
             return np.dtype(spec["__dtype__"]).type
@@ -267,14 +267,20 @@ class _Reader:
         raise ValueError(f"unexpected entry {sorted(spec)}")
 
     def _class(self, name: str) -> type:
-        if name not in _classes():
-            if name in _CLASSES:  # known, from a package that is not installed
-                raise ValueError(
-                    f"the model holds a {name}; install {_CLASSES[name].module.split('.')[0]} "
-                    "to load it."
-                )
+        # Only the classes the file names are imported: a functionals model loads without
+        # torch.
+        entry = _CLASSES.get(name)
+        if entry is None:
             raise ValueError(f"class {name!r} is not one the library can load")
-        return _classes()[name]
+        try:
+            module = importlib.import_module(entry.module)
+        except ImportError:
+            if not entry.optional:
+                raise
+            raise ValueError(
+                f"the model holds a {name}; install {entry.module.split('.')[0]} to load it."
+            ) from None
+        return getattr(module, entry.name)
 
     def estimator(self, spec: dict) -> Any:
         name = spec["__estimator__"]
@@ -298,6 +304,8 @@ class _Reader:
         return est
 
     def _restore_classifier(self, clf: Any, state: dict, spec: dict) -> Any:
+        import torch
+
         if "scaler_" not in state:  # format 1: the statistics as three arrays
             state["scaler_"] = _scaler_from_v1(state)
         for k, v in state.items():
@@ -309,7 +317,11 @@ class _Reader:
         key = self._key_of(spec)
         for prefix, module in (("module", clf.net_.module_), ("centers", clf.net_.center_loss_)):
             start = f"{key}.{prefix}."
-            weights = {k[len(start) :]: v for k, v in self.tensors.items() if k.startswith(start)}
+            weights = {
+                k[len(start) :]: torch.from_numpy(np.array(v))
+                for k, v in self.tensors.items()
+                if k.startswith(start)
+            }
             module.load_state_dict(weights, strict=True)
         return clf
 
@@ -337,12 +349,18 @@ def _scaler_from_v1(state: dict) -> Any:
 
 
 def _digest(spec: str, tensors: dict[str, Any]) -> str:
+    """SHA-256 of the description and the tensors (torch tensors when saving, NumPy arrays
+    when loading: the same bytes, the dtype named as torch names it)."""
     h = hashlib.sha256(spec.encode())
     for key in sorted(tensors):
         t = tensors[key]
         h.update(key.encode())
-        h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
-        h.update(t.contiguous().view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
+        if isinstance(t, np.ndarray):
+            dtype, data = f"torch.{t.dtype.name}", t
+        else:
+            dtype, data = str(t.dtype), t.contiguous().numpy()
+        h.update(str(tuple(t.shape)).encode() + dtype.encode())
+        h.update(np.ascontiguousarray(data).reshape(-1).view(np.uint8).tobytes())
     return h.hexdigest()
 
 
@@ -482,7 +500,7 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> Any:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file {path!r} does not exist.")
     try:
-        with safe_open(path, framework="pt") as f:
+        with safe_open(path, framework="numpy") as f:
             metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
