@@ -853,7 +853,8 @@ def build_parser() -> argparse.ArgumentParser:
                 default="functionals",
                 help="functionals (default, the most accurate on speakers never heard: "
                 "acoustic functionals of each utterance, standardised per speaker, and a "
-                "linear model; trains in seconds), cnn (a CNN over 3 s log-mel maps) or "
+                "linear model, fitted in seconds once the features are extracted), cnn (a CNN "
+                "over 3 s log-mel maps) or "
                 "fusion (both, their probabilities averaged): make_ser_pipeline(MODEL)",
             )
         p.add_argument(
