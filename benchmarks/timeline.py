@@ -121,6 +121,9 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
                 "speech_windows": int(timeline.speech.sum()),
                 "window_s": timeline.window,
                 "hop_s": timeline.hop,
+                "imported": sorted(
+                    m for m in ("torch", "skorch", "transformers", "matplotlib") if m in sys.modules
+                ),
             }
         )
     )
@@ -614,6 +617,7 @@ def report() -> str:
             f"{r['peak_rss_mb']:.0f} (before: {r['baseline_rss_mb']:.0f})",
             f"{r['peak_rss_anon_mb']:.0f}",
             r.get("where", ""),
+            ", ".join(r["imported"]) or "none" if "imported" in r else "",
         ]
         for r in records
     ]
@@ -632,6 +636,7 @@ def report() -> str:
             "peak RSS (MB)",
             "anon (MB)",
             "machine",
+            "torch & co. imported",
         ],
         rows,
     )
@@ -649,7 +654,12 @@ def report() -> str:
         "for 2 cores). Peak RSS: peak resident memory (VmHWM) of a fresh\n"
         "process that loads the model and predicts; before: the same after loading the\n"
         "libraries and the model, before the timeline (with torch, scikit-learn and\n"
-        "librosa take about 430 MB); anon: peak anonymous memory (RssAnon).\n\n"
+        "librosa take about 430 MB); anon: peak anonymous memory (RssAnon). Imported: which\n"
+        "of torch, skorch, transformers and matplotlib the process had loaded at the end\n"
+        "(the functionals model is loaded with joblib; blank: not measured). From the rows\n"
+        "with that column on, every frame is analysed once (frame descriptors or log-mel\n"
+        "frames of the whole recording, each window a slice of them), speech is found per\n"
+        "10 ms frame first, and the windows of the log-mel CNN keep their speech frames.\n\n"
         f"{table}\n\n"
         f"Machine of the last row: {records[-1].get('machine', machine())}.\n"
     )

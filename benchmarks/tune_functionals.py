@@ -50,8 +50,12 @@ def inner_scores(model, X, y, groups, grid=GRID, seed: int = 0) -> dict[float, f
 
     ``model`` is a ``scaler -> classifier`` pipeline (steps named so). The scaler learns
     nothing from labels and does not depend on C, so it is fitted once per inner fold, and
-    the classifier's fits follow C upwards from the previous solution (warm start: the
-    same optimum, fewer iterations).
+    the classifier's fits follow C upwards, each from the previous C's solution (warm
+    start). That is much cheaper, but lbfgs then stops at its tolerance nearer to the
+    previous solution: on ComParE at C = 0.3 and 1 the inner models' predictions agree with
+    a cold fit's on 94 to 98 % of the held-out files (all at C = 0.03; one inner fold of
+    EmoDB, measured). The same procedure serves every system, and the outer fold's model
+    is always a cold fit.
     """
     scores: dict[float, list] = {C: [] for C in grid}
     for train, test in LeaveOneGroupOut().split(X, y, groups):

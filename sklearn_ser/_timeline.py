@@ -13,16 +13,18 @@ import warnings
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._audio import (
     VAD_FRAME,
     VAD_HOP,
+    VAD_METHODS,
     NoSpeechWarning,
     _check_sr,
-    _check_vad,
     stream_activity,
     stream_audio,
 )
@@ -171,7 +173,9 @@ def _split_model(model: Any) -> tuple[Any, Any, Any]:
             "predict_timeline: the model's first step must be a feature extractor from audio "
             f"(with an sr), got {type(extractor).__name__}."
         )
-    if hasattr(model.steps[-1][1], "net_"):
+    from ._groups import speaker_statistics_path
+
+    if speaker_statistics_path(model.steps[-1][1]) is not None:  # a network
         return model[:-1], model.steps[-1][1], extractor
     return model[:1], model[1:], extractor
 
@@ -341,11 +345,13 @@ class _LogMelFrames:
 
 
 class _LLDFrames:
-    """The frame-level descriptors of a :class:`~sklearn_ser.FunctionalsExtractor`, for the
-    whole recording on one grid; a window's functionals come from its slice of them."""
+    """The frame descriptors of a :class:`~sklearn_ser.FunctionalsExtractor`
+    (:func:`~sklearn_ser.features.frame_descriptors`), for the whole recording on one grid;
+    a window's functionals are :func:`~sklearn_ser.features.summarise_frames` of its slice
+    of them, the same code as the extractor's for a file."""
 
     def __init__(self, extractor: Any) -> None:
-        from .features._functionals import FrameAnalysis
+        from .features import FrameAnalysis
 
         e = extractor
         self.extractor = e
@@ -364,21 +370,22 @@ class _LLDFrames:
         return steps is not None and len(steps) == 1 and type(steps[0][1]) is FunctionalsExtractor
 
     def frames(self, segment: np.ndarray) -> np.ndarray:
-        from .features._functionals import frame_descriptors
+        from .features import frame_descriptors
 
         d = frame_descriptors(segment, self.analysis)
         if self.names is None:
             self.names = list(d)
         skip = self.left // self.hop
         count = 1 + (segment.shape[0] - self.left - self.right) // self.hop
-        rows = [np.asarray(d[n], dtype=np.float64) for n in self.names]
-        return np.stack(rows, axis=1)[skip : skip + count]
+        return np.stack([np.asarray(d[n], dtype=np.float64) for n in self.names], axis=1)[
+            skip : skip + count
+        ]
 
     def window_frames(self, start: int, length: int) -> tuple[int, int]:
         return round(start / self.hop), 1 + length // self.hop
 
     def features(self, frames: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
-        from .features._functionals import summarise_frames
+        from .features import summarise_frames
 
         d = {n: frames[:, i] for i, n in enumerate(self.names)}
         return summarise_frames(d, self.analysis, self.extractor.feature_set)
@@ -561,73 +568,29 @@ class _FeatureStore:
 _DEFAULT_WINDOW = 3.0  # seconds, for extractors of whole utterances
 
 
-class _RecordingStatistics:
-    """Per-bin moments of all speech windows: the recording as one speaker.
+def _proba_alone(clf: Any, X: np.ndarray) -> np.ndarray:
+    """Probabilities of windows each standardised alone (``context="window"``)."""
+    from ._groups import call_with_groups, wants_groups
 
-    The classifier's own scaler turns them into statistics, with the same shrinkage
-    toward the training statistics as ``predict`` applies to one speaker's utterances,
-    the windows being the utterances.
-    """
-
-    def __init__(self) -> None:
-        self.moments: Any = None
-
-    def add(self, X: np.ndarray) -> None:
-        from .preprocessing import _moments
-
-        part = _moments(X, np.zeros(X.shape[0], dtype=np.intp))
-        if self.moments is None:
-            self.moments = part
-        else:
-            self.moments = type(part)(
-                np.concatenate([self.moments.codes, part.codes]),
-                self.moments.total + part.total,
-                self.moments.total_sq + part.total_sq,
-                self.moments.count + part.count,
-            )
-
-    def dataset(self, clf: Any, X: np.ndarray) -> Any:
-        from ._net import _ArrayDataset
-        from .preprocessing import SpeakerStatistics
-
-        stats = clf.scaler_._shrunk_statistics(self.moments)
-        codes = np.zeros(X.shape[0], dtype=np.intp)
-        return _ArrayDataset(np.asarray(X), statistics=SpeakerStatistics(codes, *stats[1:]))
+    groups = np.arange(X.shape[0]) if wants_groups(clf) else None
+    return call_with_groups(clf, "predict_proba", X, groups=groups)
 
 
-def _scaler_first(clf: Any) -> bool:
-    """Whether ``clf`` is a pipeline whose first step is a SpeakerStandardScaler."""
-    from .preprocessing import SpeakerStandardScaler
-
-    return hasattr(clf, "steps") and isinstance(clf.steps[0][1], SpeakerStandardScaler)
-
-
-def _proba(clf: Any, X: np.ndarray, stats: _RecordingStatistics | None) -> np.ndarray:
-    if not hasattr(clf, "net_") and stats is not None and _scaler_first(clf):
-        # The recording's statistics, from the moments of all its windows, then the rest
-        # of the pipeline: batch by batch, as for the network.
-        from .preprocessing import SpeakerStatistics
-
-        scaler = clf.steps[0][1]
-        own = scaler._shrunk_statistics(stats.moments)
-        codes = np.zeros(X.shape[0], dtype=np.intp)
-        Xs = scaler._standardise(np.asarray(X), SpeakerStatistics(codes, *own[1:]))
-        return clf[1:].predict_proba(Xs)
-    if not hasattr(clf, "net_"):  # a pipeline after the extractor: routed speaker ids
-        from .ensemble import call_with_groups
-
-        groups = None if stats is None else np.zeros(X.shape[0], dtype=np.intp)
-        return call_with_groups(clf, "predict_proba", X, groups=groups)
-    if stats is None:
-        # Each window on its own (context="window"), or a classifier without speakers.
-        groups = np.arange(X.shape[0]) if getattr(clf, "standardize", None) == "speaker" else None
-        return clf.predict_proba(X, groups=groups) if groups is not None else clf.predict_proba(X)
-    import torch
-
-    logits, _ = clf.net_.forward(stats.dataset(clf, X), training=False, device="cpu")
-    return torch.softmax(logits.float(), dim=-1).numpy().astype(np.float64)
-
-
+@validate_params(
+    {
+        "model": "no_validation",
+        "audio": "no_validation",
+        "window": [Interval(Real, 0, None, closed="neither"), None],
+        "hop": [Interval(Real, 0, None, closed="neither"), None],
+        "context": [StrOptions({"recording", "window"})],
+        "vad": [StrOptions(set(VAD_METHODS))],
+        "min_speech": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "block_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def predict_timeline(
     model: Any,
     audio: Any,
@@ -740,25 +703,17 @@ def predict_timeline(
         model_window = _DEFAULT_WINDOW
     window_s = _seconds(window, "window") or model_window
     hop_s = _seconds(hop, "hop") or window_s / 2
-    if context not in ("recording", "window"):
-        raise ValueError(
-            f"predict_timeline: context must be 'recording' or 'window', got {context!r}."
-        )
-    _check_vad(vad, "predict_timeline")
-    if not (isinstance(min_speech, (int, float)) and 0 <= min_speech <= 1):
-        raise ValueError(f"predict_timeline: min_speech must be in [0, 1], got {min_speech!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
-    if batch_size < 1:
+    if isinstance(batch_size, (bool, np.bool_)):
         raise ValueError(f"predict_timeline: batch_size must be an int >= 1, got {batch_size!r}.")
     _check_sr(sr, "sr")
     win, step = max(round(window_s * sr), 1), max(round(hop_s * sr), 1)
-    if hasattr(clf, "net_"):
-        one_speaker = context == "recording" and getattr(clf, "standardize", None) == "speaker"
-    else:
-        from .ensemble import wants_groups
+    from ._groups import call_with_groups, speaker_statistics_path, wants_groups
+    from .preprocessing import SpeakerStatistics
 
-        one_speaker = context == "recording" and wants_groups(clf)
+    # The recording as one speaker: statistics from the moments of all its speech windows
+    # (fast path, batch by batch), or all windows' features routed as one group at once.
+    path = speaker_statistics_path(clf)
+    one_speaker = context == "recording" and (path is not None or wants_groups(clf))
 
     # 1. Speech, frame by frame (10 ms), over the whole recording: a first pass.
     active = stream_activity(audio, sr, vad=vad, block_size=block_size)
@@ -777,28 +732,36 @@ def predict_timeline(
     # 2. Features of the speech windows; 3. their probabilities.
     n_classes = len(clf.classes_)
     proba = np.full((len(starts), n_classes), np.nan)
-    stats = _RecordingStatistics() if one_speaker else None
+    moments: Any = None
     batch_rows: list[np.ndarray] = []
     with _FeatureStore() as store:
         for idx, Xt in _speech_features(
             features, extractor, blocks, starts, win, step, rows, active, sr, batch_size
         ):
-            if stats is None:
-                proba[idx] = _proba(clf, Xt, None)
+            if not one_speaker:
+                proba[idx] = _proba_alone(clf, Xt)
             else:  # classified once the whole recording's statistics are known
-                stats.add(Xt)
+                if path is not None:
+                    part = path[0].moments(Xt, np.zeros(Xt.shape[0], dtype=np.intp))
+                    moments = part if moments is None else moments.merge(part)
                 store.add(Xt)
                 batch_rows.append(idx)
             if bar is not None:
                 bar.update(len(idx))
-        batchwise = hasattr(clf, "net_") or _scaler_first(clf)
-        if stats is not None and stats.moments is not None and batchwise:
+        if batch_rows and path is not None:
+            scaler, predict = path
+            own = scaler.statistics_from_moments(moments)  # one group: the recording
             for idx, Xt in zip(batch_rows, store):
-                proba[idx] = _proba(clf, Xt, stats)
-        elif stats is not None and stats.moments is not None:
+                codes = np.zeros(Xt.shape[0], dtype=np.intp)
+                proba[idx] = predict(Xt, SpeakerStatistics(codes, own.mean, own.scale))
+        elif batch_rows:
             # Any other pipeline takes the recording's speaker statistics from all its
             # windows at once: their features (not audio) are held together for this call.
-            proba[np.concatenate(batch_rows)] = _proba(clf, store.concatenate(), stats)
+            X_all = store.concatenate()
+            groups = np.zeros(X_all.shape[0], dtype=np.intp)
+            proba[np.concatenate(batch_rows)] = call_with_groups(
+                clf, "predict_proba", X_all, groups=groups
+            )
     if bar is not None:
         bar.close()
 

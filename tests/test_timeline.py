@@ -25,6 +25,16 @@ def pipe(data):
     return model.fit(data.data, data.target, classifier__groups=data.speaker)
 
 
+@pytest.fixture(scope="module")
+def functionals_pipe(data):
+    """The default pipeline (functionals, scaler, logistic regression), fitted with speakers."""
+    import sklearn
+
+    model = make_ser_pipeline(random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        return model.fit(data.data, data.target, groups=data.speaker)
+
+
 def _recording(data, pauses=(2.0, 3.0, 1.0)):
     """Utterances (1.5 s) separated by silences; returns the audio and the speech spans."""
     parts, spans, t = [np.zeros(int(0.5 * SR), np.float32)], [], 0.5
@@ -124,13 +134,11 @@ def test_window_edges_see_the_recording(pipe, data):
     np.testing.assert_allclose(features[1][:, inner], alone[:, inner], atol=1e-3)
 
 
-def test_default_functionals_pipeline(data, monkeypatch):
+def test_default_functionals_pipeline(functionals_pipe, data, monkeypatch):
     """The default (functionals) pipeline: 3 s windows, the recording as one speaker."""
     import sklearn
 
-    pipe = make_ser_pipeline()
-    with sklearn.config_context(enable_metadata_routing=True):
-        pipe.fit(data.data, data.target, groups=data.speaker)
+    pipe = functionals_pipe
     audio, _ = _recording(data)
     timeline = predict_timeline(pipe, audio, hop=0.5)
     assert timeline.window == pytest.approx(3.0)
@@ -150,6 +158,7 @@ def test_default_functionals_pipeline(data, monkeypatch):
     assert np.median(shift) < 0.25 and np.percentile(shift, 75) < 0.6
     # Blocks and windows in parallel threads: the same result.
     parallel = predict_timeline(pipe.set_params(features__n_jobs=2), audio, hop=0.5)
+    pipe.set_params(features__n_jobs=None)
     np.testing.assert_array_equal(parallel.proba, timeline.proba)
     import sklearn_ser._timeline as module
 
@@ -347,3 +356,26 @@ def test_cli_predict_says_no_speech(pipe, data, tmp_path):
     for name in ("silent.wav", "short.wav", "noise.wav"):
         assert records[name]["label"] == NO_SPEECH
         assert all(v is None for k, v in records[name].items() if k.startswith("p_"))
+
+
+def test_functionals_timeline_imports_no_torch(functionals_pipe, data, tmp_path):
+    """Loading a functionals model and running a timeline imports neither torch, skorch,
+    transformers nor matplotlib (a fresh process: this one has torch already)."""
+    import subprocess
+    import sys
+
+    import joblib
+
+    joblib.dump(functionals_pipe, tmp_path / "model.joblib")
+    audio, _ = _recording(data)
+    sf.write(tmp_path / "rec.wav", audio, SR)
+    code = (
+        "import sys, joblib\n"
+        "from sklearn_ser import predict_timeline\n"
+        f"model = joblib.load({str(tmp_path / 'model.joblib')!r})\n"
+        f"predict_timeline(model, {str(tmp_path / 'rec.wav')!r})\n"
+        "print(sorted(m for m in ('torch', 'skorch', 'transformers', 'matplotlib')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
