@@ -160,6 +160,9 @@ def test_default_functionals_pipeline(functionals_pipe, data, monkeypatch):
     parallel = predict_timeline(pipe.set_params(features__n_jobs=2), audio, hop=0.5)
     pipe.set_params(features__n_jobs=None)
     np.testing.assert_array_equal(parallel.proba, timeline.proba)
+    # The frames do not depend on the blocks the audio is read in.
+    small_blocks = predict_timeline(pipe, audio, hop=0.5, block_size=3000)
+    np.testing.assert_allclose(small_blocks.proba, timeline.proba, atol=1e-10)
     import sklearn_ser._timeline as module
 
     monkeypatch.setattr(module, "_CACHE_BYTES", 1)  # every batch's features spilled to disk
