@@ -45,7 +45,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from .models import CenterLoss, ModelOutput, MultitaskCNN
-from .preprocessing import SpeakerStandardScaler, SpeakerStatistics
+from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStandardScaler, SpeakerStatistics
 
 __all__: list[str] = []
 
@@ -651,7 +651,10 @@ def _input_statistics(
     ``speaker_context="random"``.
     """
     moments = SpeakerStandardScaler.moments(X, groups)
-    scaler = SpeakerStandardScaler().fit_moments(moments, with_groups=groups is not None)
+    # The network's shrinkage: a fixed prior, and no clipping (the scaler's defaults are
+    # tuned for functionals).
+    scaler = SpeakerStandardScaler(prior_utterances=DEFAULT_PRIOR_UTTERANCES, clip=None)
+    scaler.fit_moments(moments, with_groups=groups is not None)
     for name in ("mean_", "scale_", "speaker_scale_"):
         setattr(scaler, name, getattr(scaler, name).astype(np.float32).astype(np.float64))
     if standardize != "speaker":

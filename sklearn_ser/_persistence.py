@@ -335,10 +335,10 @@ class _Reader:
 
 def _scaler_from_v1(state: dict) -> Any:
     """The SpeakerStandardScaler of a format-1 classifier, from its three statistics."""
-    from .preprocessing import SpeakerStandardScaler
+    from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStandardScaler
 
-    # Format 1 classifiers shrank toward 5 prior utterances: the scaler's default.
-    scaler = SpeakerStandardScaler()
+    # Format 1 classifiers shrank toward 5 prior utterances, unclipped: SERClassifier's scaler.
+    scaler = SpeakerStandardScaler(prior_utterances=DEFAULT_PRIOR_UTTERANCES, clip=None)
     for old, new in (
         ("feature_mean_", "mean_"),
         ("feature_scale_", "scale_"),
