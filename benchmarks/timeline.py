@@ -267,8 +267,9 @@ def report_vad() -> str:
 
     path = RESULTS / f"{NAME}_vad.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    last = records[-1]["commit"]
-    records = [r for r in records if r["commit"] == last]
+    # The last run: the records of the last date (a run spans commits while it runs).
+    records = [r for r in records if r["date"] == records[-1]["date"]]
+    last = ", ".join(dict.fromkeys(r["commit"] for r in records))
     rows = []
     for corpus in sorted({r["corpus"] for r in records}):
         for condition in CONDITIONS:
@@ -291,7 +292,7 @@ def report_vad() -> str:
         "Speech/non-speech F1 of 10 ms frames (speech the positive class) on long synthetic\n"
         f"recordings: {records[-1]['n_utterances']} random utterances of the corpus separated by "
         "pauses of 0.5-3 s\n"
-        f"(seeds {', '.join(map(str, seeds))}: mean ± sd over the seeds; commit {last}). "
+        f"(seeds {', '.join(map(str, seeds))}: mean ± sd over the seeds; commits {last}). "
         "Frame truth from the clean\nutterances: frames within 40 dB of the utterance's "
         "loudest, pauses inside shorter than 0.2 s\nclosed. SNR relative to the power of the "
         "speech frames; hum: 50 Hz with harmonics at 100\nand 150 Hz, 10 dB below the speech. "

@@ -487,7 +487,10 @@ def _augmented(
         )
     elif not hasattr(augment, "fit_resample"):
         raise ValueError(
-            f"make_ser_pipeline: augment must be True, False or an AudioAugmenter, got {augment!r}."
+            "make_ser_pipeline: augment must be True, False or an AudioAugmenter (perturbed "
+            f"copies of the training audio), got {augment!r}. The CNN's own augmentation of "
+            "its input (e.g. SpecAugment) is its classifier's: "
+            "make_ser_pipeline('cnn').set_params(classifier__augment=...)."
         )
     return AugmentedClassifier(model, augment)
 

@@ -262,6 +262,24 @@ def _frame_segments(
         yield next_f, total, tail
 
 
+def _rechunk(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """The stream in pieces of exactly ``size`` samples (the last one shorter), whatever
+    the blocks it was read in."""
+    pending: list[np.ndarray] = []
+    count = 0
+    for block in blocks:
+        pending.append(np.asarray(block, dtype=np.float32))
+        count += block.shape[0]
+        if count >= size:
+            buf = np.concatenate(pending)
+            n = buf.shape[0] - buf.shape[0] % size
+            for i in range(0, n, size):
+                yield buf[i : i + size]
+            pending, count = [buf[n:]], buf.shape[0] - n
+    if count:
+        yield np.concatenate(pending)
+
+
 class _FrameBuffer:
     """Rows of a frame-major array of the recording, kept from the first one still needed."""
 
@@ -291,18 +309,14 @@ class _LogMelFrames:
     whole recording on one grid; a window's map is its slice of them."""
 
     def __init__(self, extractor: Any) -> None:
-        import librosa
-
-        from .features._base import _window
+        from .features._base import _window, mel_filters
 
         e = extractor
         self.extractor = e
         self.hop, self.n_fft = int(e.hop_length), int(e.n_fft)
         win_length = e.n_fft if e.win_length is None else e.win_length
         self.window = _window(e.window, win_length, e.n_fft)
-        self.mel = librosa.filters.mel(
-            sr=e.sr, n_fft=e.n_fft, n_mels=e.n_mels, fmin=e.fmin, fmax=e.fmax
-        ).astype(np.float32)
+        self.mel = mel_filters(sr=e.sr, n_fft=e.n_fft, n_mels=e.n_mels, fmin=e.fmin, fmax=e.fmax)
         self.left, self.right = self.n_fft // 2, self.n_fft - self.n_fft // 2
         self.n_frames = int(e.n_frames_)
 
@@ -426,8 +440,9 @@ def _frames_once(
         return analysis.features(frames, mask)
 
     def groups_of_segments() -> Iterator[list]:
-        # n_jobs blocks' frames at once: the same frames as one block after the other.
-        segments = _frame_segments(blocks, analysis.hop, analysis.left, analysis.right)
+        # n_jobs pieces' frames at once: the same frames as one piece after the other.
+        pieces = _rechunk(blocks, _PIECE)
+        segments = _frame_segments(pieces, analysis.hop, analysis.left, analysis.right)
         group: list = []
         for _, _, segment in segments:
             group.append(segment)
@@ -566,6 +581,9 @@ class _FeatureStore:
 
 
 _DEFAULT_WINDOW = 3.0  # seconds, for extractors of whole utterances
+# Samples analysed at a time on the recording's frame grid (4.1 s at 16 kHz): bounds the
+# temporaries of the frame analysis, and makes the frames independent of ``block_size``.
+_PIECE = 1 << 16
 
 
 def _proba_alone(clf: Any, X: np.ndarray) -> np.ndarray:

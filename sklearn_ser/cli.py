@@ -872,7 +872,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--augment",
                 action="store_true",
-                help="multi-condition training: each training file also as a perturbed copy "
+                help="multi-condition training: each training file also as perturbed copies "
                 "(noise, telephone band, room, codec, level), for recordings unlike the "
                 "corpus (needs the augment extra)",
             )

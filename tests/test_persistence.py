@@ -27,10 +27,11 @@ def fitted_pipeline():
         max_frames=40,
         window_frames=20,
         random_state=0,
-        augment=SpecAugment(freq_width=3),
         standardize="speaker",
     )
-    pipe.set_params(classifier__module__channels=(4, 8))
+    pipe.set_params(
+        classifier__module__channels=(4, 8), classifier__augment=SpecAugment(freq_width=3)
+    )
     speakers = np.repeat(["s1", "s2"], 6)
     return pipe.fit(waves, labels, classifier__groups=speakers), waves
 

@@ -160,6 +160,9 @@ def test_default_functionals_pipeline(functionals_pipe, data, monkeypatch):
     parallel = predict_timeline(pipe.set_params(features__n_jobs=2), audio, hop=0.5)
     pipe.set_params(features__n_jobs=None)
     np.testing.assert_array_equal(parallel.proba, timeline.proba)
+    # The frames do not depend on the blocks the audio is read in.
+    small_blocks = predict_timeline(pipe, audio, hop=0.5, block_size=3000)
+    np.testing.assert_allclose(small_blocks.proba, timeline.proba, atol=1e-10)
     import sklearn_ser._timeline as module
 
     monkeypatch.setattr(module, "_CACHE_BYTES", 1)  # every batch's features spilled to disk
@@ -374,8 +377,26 @@ def test_functionals_timeline_imports_no_torch(functionals_pipe, data, tmp_path)
         "from sklearn_ser import predict_timeline\n"
         f"model = joblib.load({str(tmp_path / 'model.joblib')!r})\n"
         f"predict_timeline(model, {str(tmp_path / 'rec.wav')!r})\n"
-        "print(sorted(m for m in ('torch', 'skorch', 'transformers', 'matplotlib')"
+        "print(sorted(m for m in ('torch', 'skorch', 'transformers', 'matplotlib', 'numba')"
         " if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sr": 16000, "n_fft": 512, "n_mels": 26, "fmin": 20.0},
+        {"sr": 22050, "n_fft": 1024, "n_mels": 128, "fmin": 50.0, "fmax": 8000.0},
+    ],
+)
+def test_mel_filters_equal_librosa(params):
+    """The NumPy mel filter bank of the timeline and the functionals is librosa's."""
+    import librosa
+
+    from sklearn_ser.features._base import mel_filters
+
+    np.testing.assert_allclose(
+        mel_filters(**params), librosa.filters.mel(**params), rtol=1e-5, atol=1e-9
+    )
