@@ -47,13 +47,9 @@ from ._net import (
     _validation_split,
 )
 from ._param_validation import SubclassOf
-from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStatistics
+from .preprocessing import SpeakerStatistics
 
 __all__ = ["SERClassifier"]
-
-# The former name of the shrinkage prior, for _persistence.py until it has switched to
-# preprocessing.DEFAULT_PRIOR_UTTERANCES; remove after.
-_PRIOR_UTTERANCES = DEFAULT_PRIOR_UTTERANCES
 
 
 class SERClassifier(
