@@ -97,8 +97,6 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
 
         torch.set_num_threads(threads)
         pipe = load_model(model)
-    import librosa.filters  # noqa: F401  (imported by the first window anyway)
-
     baseline = status_mb("VmHWM")
     anon = AnonPeak(interval=0.02)
     with threadpool_limits(limits=threads), anon:

@@ -77,12 +77,17 @@ class Timeline:
     classes : ndarray of shape (n_classes,)
         The model's classes.
     segments : list of Segment
-        Consecutive windows of the same label merged. Each window stands for the time
-        closest to its centre, so the segments tile ``[0, duration]`` without overlap.
+        The recording cut where its label changes, tiling ``[0, duration]``: with
+        ``frames``, at the detector's 10 ms frames (speech frames take the emotion of
+        the nearest labelled window, the others are ``"no speech"``); without, windows
+        of the same label merged, each standing for the time closest to its centre.
     duration : float
         Length of the recording in seconds.
     window, hop : float
         Window length and hop, in seconds.
+    frames : ndarray of bool of shape (n_frames,) or None
+        Speech in each 10 ms frame of the recording (frame ``j`` covers
+        ``[0.01 j, 0.01 j + 0.025]`` s), as the speech detector found it.
 
     Examples
     --------
@@ -107,10 +112,57 @@ class Timeline:
     window: float
     hop: float
     segments: list[Segment] = field(default_factory=list)
+    frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.segments and len(self.start):
-            self.segments = _merge(self.start, self.end, self.label, self.duration)
+            if self.frames is not None:
+                centres = (np.asarray(self.start) + np.asarray(self.end)) / 2
+                self.segments = _speech_segments(
+                    np.asarray(self.frames, dtype=bool), centres, self.label, self.duration
+                )
+            else:
+                self.segments = _merge(self.start, self.end, self.label, self.duration)
+
+    def with_proba(self, proba: np.ndarray) -> Timeline:
+        """The same windows and speech with other probabilities (e.g. averaged over models):
+        labels and segments follow them.
+
+        Parameters
+        ----------
+        proba : ndarray of shape (n_windows, n_classes)
+            Probabilities of the windows (NaN rows for windows without speech).
+
+        Returns
+        -------
+        timeline : Timeline
+            A new timeline.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser import Timeline
+        >>> t = Timeline(start=np.array([0.0]), end=np.array([1.0]), label=np.array(["a"]),
+        ...              proba=np.array([[0.6, 0.4]]), speech=np.array([True]),
+        ...              classes=np.array(["a", "b"]), duration=1.0, window=1.0, hop=0.5)
+        >>> t.with_proba(np.array([[0.3, 0.7]])).label.tolist()
+        ['b']
+        """
+        proba = np.asarray(proba, dtype=np.float64)
+        best = self.classes[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)].astype(str)
+        label = np.array([str(v) for v in np.where(self.speech, best, NO_SPEECH)])
+        return Timeline(
+            start=self.start,
+            end=self.end,
+            label=label,
+            proba=proba,
+            speech=self.speech,
+            classes=self.classes,
+            duration=self.duration,
+            window=self.window,
+            hop=self.hop,
+            frames=self.frames,
+        )
 
     def __len__(self) -> int:
         return len(self.start)
@@ -797,7 +849,7 @@ def predict_timeline(
         duration=float(duration),
         window=win / sr,
         hop=step / sr,
-        segments=_speech_segments(active, (start_s + end_s) / 2, label, float(duration)),
+        frames=active,
     )
 
 

@@ -720,7 +720,7 @@ def _timeline(model: Any, audio: str, **params: Any) -> Any:
     """
     import numpy as np
 
-    from . import Timeline, predict_timeline
+    from . import predict_timeline
 
     first, *others = _members(model)
     timeline = predict_timeline(first, audio, **params)
@@ -729,18 +729,7 @@ def _timeline(model: Any, audio: str, **params: Any) -> Any:
     params = {**params, "window": timeline.window, "hop": timeline.hop}
     timelines = [timeline] + [predict_timeline(member, audio, **params) for member in others]
     proba = np.average(np.stack([t.proba for t in timelines]), axis=0, weights=_weights(model))
-    best = timeline.classes[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)].astype(str)
-    return Timeline(
-        start=timeline.start,
-        end=timeline.end,
-        label=np.where(timeline.speech, best, timeline.label),
-        proba=proba,
-        speech=timeline.speech,
-        classes=timeline.classes,
-        duration=timeline.duration,
-        window=timeline.window,
-        hop=timeline.hop,
-    )
+    return timeline.with_proba(proba)  # segments at the detector's frames, as for one model
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:

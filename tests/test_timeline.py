@@ -8,6 +8,8 @@ from sklearn_ser import Timeline, make_ser_pipeline, predict_timeline
 from sklearn_ser._timeline import NO_SPEECH, _windows
 from sklearn_ser.datasets import make_emotional_speech
 
+from .conftest import EMODB, needs_emodb
+
 SR = 16000
 
 
@@ -400,3 +402,61 @@ def test_mel_filters_equal_librosa(params):
     np.testing.assert_allclose(
         mel_filters(**params), librosa.filters.mel(**params), rtol=1e-5, atol=1e-9
     )
+
+
+def _one_speaker_recording(files, seed=0):
+    """Utterances with pauses of 0.5-2 s; returns the audio and each utterance's span."""
+    from sklearn_ser import load_audio
+
+    rng = np.random.default_rng(seed)
+    parts, spans, t = [np.zeros(SR, np.float32)], [], 1.0
+    for y in load_audio(list(files), sr=SR):
+        pause = np.zeros(int(rng.uniform(0.5, 2.0) * SR), np.float32)
+        parts += [y, pause]
+        spans.append((t, t + len(y) / SR))
+        t += (len(y) + len(pause)) / SR
+    return np.concatenate(parts), spans
+
+
+def _utterance_labels(timeline, spans):
+    labels = []
+    for a, b in spans:
+        cover = {}
+        for s in timeline.segments:
+            overlap = min(b, s.end) - max(a, s.start)
+            if overlap > 0 and s.label != NO_SPEECH:
+                cover[s.label] = cover.get(s.label, 0.0) + overlap
+        labels.append(max(cover, key=cover.get) if cover else NO_SPEECH)
+    return np.array(labels)
+
+
+@needs_emodb
+def test_timeline_agrees_with_predict_on_a_corpus_speaker():
+    """A recording of one EmoDB speaker (held out): the timeline labels its utterances as
+    predict does with the speaker's context. A compact functionals model on three other
+    speakers keeps the test short; benchmarks/timeline.py --agreement measures the default
+    models, the CNN included."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_ser import FunctionalsExtractor, SpeakerStandardScaler
+    from sklearn_ser.datasets import load_emodb
+    from sklearn_ser.ensemble import call_with_groups
+
+    bunch = load_emodb(data_home=str(EMODB.parent))
+    files, target = np.asarray(bunch.filenames), np.asarray(bunch.target)
+    speaker = np.asarray(bunch.speaker)
+    train = np.isin(speaker, ["03", "08", "09"])
+    test = np.flatnonzero(speaker == "16")[:24]
+    pipe = make_pipeline(
+        FunctionalsExtractor(feature_set="compact"),
+        SpeakerStandardScaler(training_context="random", random_state=0),
+        LogisticRegression(max_iter=1000),
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(list(files[train]), target[train], groups=speaker[train])
+    audio, spans = _one_speaker_recording(files[test])
+    in_context = call_with_groups(pipe, "predict", list(files[test]), groups=["16"] * len(test))
+    labels = _utterance_labels(predict_timeline(pipe, audio), spans)
+    assert np.mean(labels == in_context) >= 0.85
