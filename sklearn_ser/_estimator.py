@@ -200,6 +200,9 @@ class SERClassifier(
         The trained skorch net (``net_.module_`` is the torch module).
     history_ : skorch.History
         Per-epoch training history.
+    interrupted_ : bool
+        Whether Ctrl-C stopped :meth:`fit` early (as in skorch, the model is kept with
+        the best weights so far, and a warning says it is only partly trained).
     input_shape_ : tuple of int
         Per-sample shape of the network input.
     scaler_ : SpeakerStandardScaler

@@ -168,7 +168,14 @@ class _SERNet(NeuralNetClassifier):
         # in on_train_begin, only the epochs left.
         if epochs is None:
             epochs = max(self.max_epochs - len(self.history), 0)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch swallows it after this; the estimator re-raises once training has
+            # ended, so an interrupted fit never looks like a finished one.
+            self.interrupted_ = True
+            raise
 
     def standardize(self, X: Any) -> torch.Tensor:
         """Move a batch to the device and standardise each bin (axis -2).
@@ -620,6 +627,17 @@ class _NetMixin:
             self.net_.initialize()
             self.embedding_dim_ = self.net_.center_loss_.embedding_dim
             self.net_.partial_fit(train_data, None)
+        # Ctrl-C stops training as in skorch (the best weights kept), but visibly.
+        self.interrupted_ = bool(getattr(self.net_, "interrupted_", False))
+        if self.interrupted_:
+            warnings.warn(
+                f"SERClassifier.fit was interrupted after {len(self.net_.history)} of "
+                f"{self.max_epochs} epochs: the classifier is only partly trained "
+                "(interrupted_=True). Fit again to train it fully; with checkpoint= that "
+                "resumes from the last saved epoch.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     @property
     def history_(self) -> Any:
