@@ -14,8 +14,6 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._groups import check_groups
 
-_check_groups = check_groups  # the former private name, until _timeline.py has switched
-
 __all__ = [
     "DEFAULT_PRIOR_UTTERANCES",
     "SpeakerMoments",
@@ -103,7 +101,7 @@ class SpeakerMoments(NamedTuple):
 # default prior_utterances="auto" is at least this, per feature.
 DEFAULT_PRIOR_UTTERANCES = 5.0
 
-_Moments = SpeakerMoments  # the former private name, for _timeline.py until it has switched
+_Moments = SpeakerMoments  # the former name, where SERClassifiers pickled before find it
 
 
 def _feature_axis(ndim: int) -> int:
@@ -131,11 +129,6 @@ def _random_subsets(
             k = int(rng.integers(1, len(others) + 2))
             subsets[i] = np.concatenate([[i], rng.choice(others, k - 1, replace=False)])
     return subsets
-
-
-def _moments(X: Any, groups: Any) -> SpeakerMoments:
-    # The former private name, for _timeline.py until it has switched.
-    return SpeakerStandardScaler.moments(X, groups)
 
 
 class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -665,12 +658,6 @@ class SpeakerStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
             np.array([count[rows].sum() for rows in subsets]),
         )
         return self.statistics_from_moments(moments)
-
-    # The former private names, for _timeline.py until it has switched; remove after.
-    def _shrunk_statistics(self, moments: SpeakerMoments) -> SpeakerStatistics:
-        return self.statistics_from_moments(moments)
-
-    _standardise = standardize
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

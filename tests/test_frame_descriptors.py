@@ -59,3 +59,14 @@ def test_cnn_recipe_takes_frame_descriptors():
     extractor = pipe.steps[0][1]
     assert isinstance(extractor, FrameDescriptorExtractor)
     assert extractor.max_frames == 120
+
+
+def test_saved_and_loaded_safely(tmp_path):
+    from sklearn_ser import load_model, save_model
+
+    voice = _voice(0.3)
+    ex = FrameDescriptorExtractor(max_frames=30, speech_only=False).fit([voice])
+    save_model(ex, tmp_path / "llds.ser")
+    loaded = load_model(tmp_path / "llds.ser")
+    assert loaded.get_params() == ex.get_params()
+    np.testing.assert_array_equal(loaded.transform([voice]), ex.transform([voice]))

@@ -118,3 +118,14 @@ def test_weight_average_resumes_from_a_checkpoint(tmp_path):
     resumed = SERClassifier(max_epochs=3, checkpoint=path, lr_schedule=None, **params).fit(X, y)
     again = SERClassifier(max_epochs=3, lr_schedule=None, **params).fit(X, y)
     np.testing.assert_allclose(resumed.predict_proba(X), again.predict_proba(X), atol=1e-6)
+
+
+def test_weights_saved_with_the_former_decoder_still_load():
+    model = MultitaskCNN(n_classes=2, input_shape=(9, 13), channels=(4, 4))
+    state = model.state_dict()
+    odd = [k for k, v in state.items() if k.startswith("decoders.") and v.shape[2:] == (3, 3)]
+    key = odd[0]  # the step that undoes the pooling of 9 x 13 to 4 x 6
+    state[key] = torch.zeros(*state[key].shape[:2], 2, 2)  # kernel = pool, as before
+    state["embedding.0.bias"] = torch.full_like(state["embedding.0.bias"], 0.5)
+    model.load_state_dict(state, strict=True)
+    assert torch.equal(model.state_dict()["embedding.0.bias"], state["embedding.0.bias"])

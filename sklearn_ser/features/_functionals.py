@@ -37,7 +37,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._audio import load_sources
-from ._base import _no_speech, _window, audio_sources, extract_in_chunks, power_spectrogram
+from ._base import (
+    _no_speech,
+    _window,
+    audio_sources,
+    extract_in_chunks,
+    mel_filters,
+    power_spectrogram,
+)
 
 __all__ = [
     "FrameAnalysis",
@@ -294,8 +301,6 @@ class FrameAnalysis:
     """
 
     def __init__(self, sr: int, fmin: float, fmax: float):
-        import librosa
-
         self.sr = sr
         self.hop = round(0.010 * sr)
         self.win = round(0.025 * sr)
@@ -306,9 +311,7 @@ class FrameAnalysis:
         self.fmin, self.fmax = float(fmin), float(fmax)
         self.freqs = np.arange(1 + self.n_fft // 2) * sr / self.n_fft
         self.frame_rate = sr / self.hop
-        self.mel = librosa.filters.mel(sr=sr, n_fft=self.n_fft, n_mels=26, fmin=20.0).astype(
-            np.float32
-        )
+        self.mel = mel_filters(sr=sr, n_fft=self.n_fft, n_mels=26, fmin=20.0)
         f = self.freqs
         nyq = sr / 2
 
