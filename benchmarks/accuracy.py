@@ -497,8 +497,9 @@ def wide_rows(runs: dict) -> tuple[list[str], list[list]]:
                 else "{:.1f} ± {:.1f}".format(*summary(r))
                 for r in cells
             ]
+            + [", ".join(sorted({x["date"] for r in cells if r for x in r.values()}))]
         )
-    return ["system", *COLUMN_NAMES], rows
+    return ["system", *COLUMN_NAMES, "measured"], rows
 
 
 def ablation_rows(runs: dict) -> tuple[list[str], list[list]]:

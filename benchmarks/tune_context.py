@@ -52,7 +52,10 @@ GAINS = (-20.0, -35.0)  # quieter test audio, dB
 @functools.cache
 def feature_version() -> str:
     """Fingerprint of what the feature code computes (its output on a fixed signal), so that
-    a cache never outlives the code it came from, whatever edits leave it unchanged."""
+    a cache never outlives the code it came from, whatever edits leave it unchanged.
+    ``SER_FEATURE_VERSION`` in the environment names a cached version instead."""
+    if os.environ.get("SER_FEATURE_VERSION"):
+        return os.environ["SER_FEATURE_VERSION"]
     t = np.arange(SR) / SR
     y = sum(np.sin(2 * np.pi * k * (150 * t + 60 * t**2)) / k for k in range(1, 6))
     y = 0.1 * y + 0.01 * np.random.default_rng(0).standard_normal(SR)
@@ -205,12 +208,68 @@ def evaluate_level(
     return {name: 100 * balanced_accuracy_score(y, p) for name, p in preds.items()}
 
 
+COLUMNS = [
+    ("alone", "file alone"),
+    ("-20 dB alone", "alone, -20 dB"),
+    ("-35 dB alone", "alone, -35 dB"),
+    ("random 5", "file + 5 random"),
+    ("random 20", "file + 20 random"),
+    ("neutral", "file + neutral files"),
+    ("other emotion", "file + one other emotion"),
+    ("same emotion", "file + its own emotion"),
+    ("full", "full context"),
+    ("-20 dB full", "full, -20 dB"),
+    ("-35 dB full", "full, -35 dB"),
+]
+
+
+def report() -> None:
+    """``results/tune_context.rst``: UA of every configuration, mean ± sd over its seeds."""
+    import json
+
+    from _common import RESULTS, rst_table
+
+    runs: dict = {}
+    for line in (RESULTS / "tune_context.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if rec["what"] == "level":  # older records: the clean and quieter columns only
+            rec["ua"] = {
+                k.replace("clean ", "").replace("ctx", "full"): v for k, v in rec["ua"].items()
+            }
+        key = (rec["corpus"], rec["label"], rec["features"], json.dumps(rec["scaler"]))
+        runs.setdefault(key, {})[rec["seed"]] = rec  # the latest record of each seed
+    cols = COLUMNS
+    rows = []
+    for (corpus, label, _, _), by_seed in sorted(runs.items()):
+        cells = []
+        for key, _ in cols:
+            values = [r["ua"][key] for r in by_seed.values() if key in r["ua"]]
+            sd = f" ± {np.std(values):.1f}" if len(values) > 1 else ""
+            cells.append(f"{np.mean(values):.1f}{sd}" if values else "")
+        seeds = ", ".join(str(s) for s in sorted(by_seed))
+        commits = ", ".join(sorted({r["commit"] for r in by_seed.values()}))
+        rows.append([corpus, label, *cells, seeds, commits])
+    text = (
+        "Speaker context and level (benchmarks/tune_context.py)\n"
+        "=====================================================\n\n"
+        "UA % (balanced accuracy), leave one speaker out (EmoDB 10 folds, EMOVO 6), "
+        "predictions pooled; the default ``make_ser_pipeline()`` steps after the extractor "
+        "(features cached per feature version), trained on clean audio; the test files "
+        "scored alone, quieter (gain on the test audio only) and with realistic contexts "
+        "(:func:`evaluate_contexts`). Mean ± sd over the seeds listed.\n\n"
+        + rst_table(["corpus", "configuration", *[n for _, n in cols], "seeds", "commit"], rows)
+        + "\n"
+    )
+    (RESULTS / "tune_context.rst").write_text(text)
+    print(text)
+
+
 def main() -> None:
     import sklearn
 
     sklearn.set_config(enable_metadata_routing=True)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["level", "context", "features"])
+    ap.add_argument("what", choices=["level", "context", "features", "report"])
     ap.add_argument("--corpus", nargs="+", default=["emodb", "emovo"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--n-jobs", type=int, default=1)
@@ -224,6 +283,9 @@ def main() -> None:
             scaler[name] = float(value) if "." in value or "e" in value else int(value)
         except ValueError:
             scaler[name] = None if value == "None" else value
+    if args.what == "report":
+        report()
+        return
     for corpus in args.corpus:
         if args.what == "features":
             for g in (0.0, -20.0, -35.0):

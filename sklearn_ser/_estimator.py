@@ -47,13 +47,9 @@ from ._net import (
     _validation_split,
 )
 from ._param_validation import SubclassOf
-from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStatistics
+from .preprocessing import SpeakerStatistics
 
 __all__ = ["SERClassifier"]
-
-# The former name of the shrinkage prior, for _persistence.py until it has switched to
-# preprocessing.DEFAULT_PRIOR_UTTERANCES; remove after.
-_PRIOR_UTTERANCES = DEFAULT_PRIOR_UTTERANCES
 
 
 class SERClassifier(
@@ -121,6 +117,13 @@ class SERClassifier(
     augment : callable or None, default=None
         Applied to each training batch (a tensor), e.g.
         :class:`~sklearn_ser.models.SpecAugment`.
+    mixup_alpha : float, default=0.0
+        Mixup (Zhang et al., ICLR 2018) of the standardised training inputs: each batch
+        mixed with a shuffled copy of itself, and its cross-entropy likewise, by a weight
+        drawn from Beta(alpha, alpha). 0: off.
+    ema_decay : float or None, default=None
+        Keep an exponential moving average of the weights over the training steps with
+        this decay (e.g. 0.999), instead of the last weights. None: off.
     window_frames : int or None, default=None
         Train on random windows of this many frames (a random time shift per sample and
         epoch; with wrap-padded features, a cyclic shift of the utterance) and predict by
@@ -197,6 +200,9 @@ class SERClassifier(
         The trained skorch net (``net_.module_`` is the torch module).
     history_ : skorch.History
         Per-epoch training history.
+    interrupted_ : bool
+        Whether Ctrl-C stopped :meth:`fit` early (as in skorch, the model is kept with
+        the best weights so far, and a warning says it is only partly trained).
     input_shape_ : tuple of int
         Per-sample shape of the network input.
     scaler_ : SpeakerStandardScaler
@@ -267,6 +273,8 @@ class SERClassifier(
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "augment": [callable, None],
+        "mixup_alpha": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "window_frames": [Interval(Integral, 1, None, closed="left"), None],
         "standardize": [StrOptions({"corpus", "speaker"})],
         "speaker_context": [StrOptions({"full", "random"})],
@@ -298,6 +306,8 @@ class SERClassifier(
         class_weight: Any = None,
         label_smoothing: float = 0.0,
         augment: Any = None,
+        mixup_alpha: float = 0.0,
+        ema_decay: float | None = None,
         window_frames: int | None = None,
         standardize: str = "corpus",
         speaker_context: str = "full",
@@ -326,6 +336,8 @@ class SERClassifier(
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.augment = augment
+        self.mixup_alpha = mixup_alpha
+        self.ema_decay = ema_decay
         self.window_frames = window_frames
         self.standardize = standardize
         self.speaker_context = speaker_context

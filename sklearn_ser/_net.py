@@ -10,7 +10,8 @@ statistics); everything torch does during training lives here:
   class centres; :class:`_AcceleratedSERNet` trains it through Hugging Face Accelerate;
 - :class:`_Checkpoint`: one callback that both saves the training state after every epoch
   and restores it when training starts again; :class:`_RandomSpeakerContext`: new speaker
-  statistics for every training row each epoch;
+  statistics for every training row each epoch; :class:`_WeightAverage`: an exponential
+  moving average of the weights, which the trained model keeps;
 - the assembly of the net from a SERClassifier's parameters (:func:`_make_net`,
   :func:`_callbacks`, :class:`_SkorchParams` for the ``module__*``-style parameters).
 
@@ -26,7 +27,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -44,7 +45,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from .models import CenterLoss, ModelOutput, MultitaskCNN
-from .preprocessing import SpeakerStandardScaler, SpeakerStatistics
+from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStandardScaler, SpeakerStatistics
 
 __all__: list[str] = []
 
@@ -98,15 +99,23 @@ class _ArrayDataset(Dataset):
         return X, y
 
 
+class _MixedTargets(NamedTuple):
+    """Targets of a mixup batch: ``weight * first + (1 - weight) * second``."""
+
+    first: torch.Tensor  # the dominant sample's labels (weight >= 0.5)
+    second: torch.Tensor
+    weight: float
+
+
 class _SERNet(NeuralNetClassifier):
     """skorch net whose loss is cross-entropy + center loss + reconstruction MSE.
 
     The hooks are skorch's: :meth:`initialize_criterion` adds the center loss (its centres
     are buffers, so they move with ``device`` and are saved with the weights),
     :meth:`get_loss` combines the three terms and records each in the history, and
-    :meth:`train_step_single` augments the batch, stops on a non-finite loss and applies
-    the centre update. :meth:`fit_loop` without ``epochs`` trains up to ``max_epochs`` in
-    all, so a run resumed from a :class:`_Checkpoint` trains only the epochs left.
+    :meth:`train_step_single` mixes (mixup) and augments the batch, stops on a non-finite
+    loss and applies the centre update. :meth:`fit_loop` without ``epochs`` trains up to
+    ``max_epochs`` in all, so a run resumed from a :class:`_Checkpoint` trains only the epochs left.
     """
 
     def __init__(
@@ -120,10 +129,12 @@ class _SERNet(NeuralNetClassifier):
         input_mean: Any = None,
         input_scale: Any = None,
         window_frames: int | None = None,
+        mixup_alpha: float = 0.0,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.window_frames = window_frames
+        self.mixup_alpha = mixup_alpha
         self.input_mean = input_mean
         self.input_scale = input_scale
         self.lambda_center = lambda_center
@@ -157,7 +168,14 @@ class _SERNet(NeuralNetClassifier):
         # in on_train_begin, only the epochs left.
         if epochs is None:
             epochs = max(self.max_epochs - len(self.history), 0)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch swallows it after this; the estimator re-raises once training has
+            # ended, so an interrupted fit never looks like a finished one.
+            self.interrupted_ = True
+            raise
 
     def standardize(self, X: Any) -> torch.Tensor:
         """Move a batch to the device and standardise each bin (axis -2).
@@ -181,6 +199,21 @@ class _SERNet(NeuralNetClassifier):
             return X
         starts = torch.randint(0, n_frames - window + 1, (X.shape[0],))
         return torch.stack([x[..., int(s) : int(s) + window] for x, s in zip(X, starts)])
+
+    def _mixup(self, X: torch.Tensor, y: Any) -> tuple[torch.Tensor, Any]:
+        """Mixup (Zhang et al., 2018): each sample mixed with another of the batch.
+
+        The weight is drawn from Beta(alpha, alpha) per batch and folded to >= 0.5, so the
+        first labels are the dominant ones (those of center loss and its update).
+        """
+        if not self.mixup_alpha or len(X) < 2:
+            return X, y
+        y = to_tensor(y, device=self.device)
+        alpha = torch.tensor(float(self.mixup_alpha))
+        weight = float(torch.distributions.Beta(alpha, alpha).sample())
+        weight = max(weight, 1.0 - weight)
+        perm = torch.randperm(len(X)).to(X.device)
+        return weight * X + (1.0 - weight) * X[perm], _MixedTargets(y, y[perm], weight)
 
     def _windowed_infer(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and embeddings averaged over half-overlapping windows covering X."""
@@ -224,8 +257,11 @@ class _SERNet(NeuralNetClassifier):
     ) -> torch.Tensor:
         """``CE + lambda_center * center + lambda_recon * MSE``, each part in the history."""
         logits, embedding, reconstruction = y_pred
-        y_true = to_tensor(y_true, device=self.device)
+        mixed = y_true if isinstance(y_true, _MixedTargets) else None
+        y_true = to_tensor(y_true if mixed is None else mixed.first, device=self.device)
         ce = self.criterion_(logits, y_true)
+        if mixed is not None:
+            ce = mixed.weight * ce + (1.0 - mixed.weight) * self.criterion_(logits, mixed.second)
         loss = ce
         prefix = "train" if training else "valid"
         self.history.record_batch(f"{prefix}_ce", ce.item())
@@ -249,12 +285,12 @@ class _SERNet(NeuralNetClassifier):
     def train_step_single(self, batch: Any, **fit_params: Any) -> dict:
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        Xi = self._random_crop(self.standardize(Xi))
+        Xi, targets = self._mixup(self._random_crop(self.standardize(Xi)), yi)
         X_in = self.augment(Xi) if self.augment is not None else Xi
         y_pred = self.infer(X_in, **fit_params)
         # The clean input is the reconstruction target: with augmentation the decoder
         # learns to fill in what was masked.
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss = self.get_loss(y_pred, targets, X=Xi, training=True)
         if not torch.isfinite(loss):
             epoch = len(self.history)
             batch_idx = len(self.history[-1]["batches"])
@@ -266,7 +302,8 @@ class _SERNet(NeuralNetClassifier):
         self._backward(loss)
         if self.lambda_center > 0:
             # Reduced over processes under DDP / Accelerate: one set of centres for all.
-            self.center_loss_.update_centers(y_pred.embedding, to_tensor(yi, self.device))
+            labels = targets.first if isinstance(targets, _MixedTargets) else yi
+            self.center_loss_.update_centers(y_pred.embedding, to_tensor(labels, self.device))
         return {"loss": loss, "y_pred": (y_pred.logits, y_pred.embedding)}
 
     def _backward(self, loss: torch.Tensor) -> None:
@@ -376,6 +413,9 @@ class _Checkpoint(Callback):
         if scheduler is not None:
             scheduler.lr_scheduler_.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
+        average = dict(net.callbacks_).get("weight_average")
+        if average is not None and state.get("average"):
+            average.average_, average.steps_ = state["average"], int(state["average_steps"])
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         scheduler = dict(net.callbacks_).get("lr_schedule")
@@ -388,10 +428,58 @@ class _Checkpoint(Callback):
             "rng": torch.get_rng_state(),
             "history": json.dumps(net.history.to_list()),
         }
+        average = dict(net.callbacks_).get("weight_average")
+        if average is not None and average.average_ is not None:
+            state["average"], state["average_steps"] = average.average_, average.steps_
         path = Path(self.path)
         tmp = path.with_name(path.name + ".part")
         torch.save(state, tmp)
         os.replace(tmp, path)
+
+
+class _WeightAverage(Callback):
+    """An exponential moving average of the weights, which the model keeps after training.
+
+    After every training step, each floating-point entry of the module's state (weights
+    and batch-norm statistics) moves toward its new value: ``avg += (1 - d) * (w - avg)``
+    with ``d = min(decay, (1 + t) / (10 + t))`` at step ``t``, so the first steps, whose
+    weights are far from the end, are forgotten quickly. When training ends the module
+    takes the averaged state (after early stopping's best weights, which it replaces).
+    A :class:`_Checkpoint` saves and restores the average with the rest of the state.
+
+    Parameters
+    ----------
+    decay : float
+        The decay ``d``, in (0, 1); e.g. 0.999 averages over about the last 1000 steps.
+    """
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    def initialize(self) -> _WeightAverage:
+        self.average_: dict | None = None
+        self.steps_ = 0
+        return self
+
+    def on_batch_end(self, net: Any, training: bool = False, **kwargs: Any) -> None:
+        if not training:
+            return
+        state = net.module_.state_dict()
+        self.steps_ += 1
+        if self.average_ is None:
+            self.average_ = {k: v.detach().clone() for k, v in state.items()}
+            return
+        d = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
+        with torch.no_grad():
+            for name, value in state.items():
+                if value.is_floating_point():
+                    self.average_[name].lerp_(value, 1.0 - d)
+                else:
+                    self.average_[name].copy_(value)
+
+    def on_train_end(self, net: Any, **kwargs: Any) -> None:
+        if self.average_ is not None:
+            net.module_.load_state_dict(self.average_)
 
 
 class _RandomSpeakerContext(Callback):
@@ -539,6 +627,17 @@ class _NetMixin:
             self.net_.initialize()
             self.embedding_dim_ = self.net_.center_loss_.embedding_dim
             self.net_.partial_fit(train_data, None)
+        # Ctrl-C stops training as in skorch (the best weights kept), but visibly.
+        self.interrupted_ = bool(getattr(self.net_, "interrupted_", False))
+        if self.interrupted_:
+            warnings.warn(
+                f"SERClassifier.fit was interrupted after {len(self.net_.history)} of "
+                f"{self.max_epochs} epochs: the classifier is only partly trained "
+                "(interrupted_=True). Fit again to train it fully; with checkpoint= that "
+                "resumes from the last saved epoch.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     @property
     def history_(self) -> Any:
@@ -570,7 +669,10 @@ def _input_statistics(
     ``speaker_context="random"``.
     """
     moments = SpeakerStandardScaler.moments(X, groups)
-    scaler = SpeakerStandardScaler().fit_moments(moments, with_groups=groups is not None)
+    # The network's shrinkage: a fixed prior, and no clipping (the scaler's defaults are
+    # tuned for functionals).
+    scaler = SpeakerStandardScaler(prior_utterances=DEFAULT_PRIOR_UTTERANCES, clip=None)
+    scaler.fit_moments(moments, with_groups=groups is not None)
     for name in ("mean_", "scale_", "speaker_scale_"):
         setattr(scaler, name, getattr(scaler, name).astype(np.float32).astype(np.float64))
     if standardize != "speaker":
@@ -676,6 +778,8 @@ def _callbacks(clf: Any, with_validation: bool, context: Any = None) -> list:
                 ),
             )
         )
+    if clf.ema_decay is not None:  # after early stopping, whose best weights it replaces
+        callbacks.append(("weight_average", _WeightAverage(float(clf.ema_decay))))
     if clf.checkpoint is not None:  # after the LR schedule, whose state it restores
         identity = {
             "classes": json.dumps([str(v) for v in clf.classes_]),
@@ -740,6 +844,7 @@ def _make_net(clf: Any, y: np.ndarray, valid_data: Any, context: Any = None) -> 
         "input_mean": clf.feature_mean_ if clf.standardize == "corpus" else None,
         "input_scale": clf.feature_scale_,
         "window_frames": clf.window_frames,
+        "mixup_alpha": float(clf.mixup_alpha),
     }
     # Without a reconstruction loss, a decoder is dead weight: don't build it.
     if lambda_recon == 0 and "reconstruct" in inspect.signature(module).parameters:

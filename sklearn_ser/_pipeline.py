@@ -20,7 +20,7 @@ from .features import (
 __all__ = ["SERPipeline", "make_ser_pipeline"]
 
 # The single inputs, and the combined ones as their parts (one encoder per part).
-_SINGLE = ("logmel", "mfcc", "spectrogram")
+_SINGLE = ("logmel", "mfcc", "spectrogram", "llds")
 _COMBINED = {"both": ("spectrogram", "mfcc"), "logmel+mfcc": ("logmel", "mfcc")}
 _FEATURES = (*_SINGLE, *_COMBINED)
 _BINS = {"logmel": 64, "mfcc": 40, "spectrogram": 512 // 2 + 1}
@@ -33,6 +33,11 @@ _FUNCTIONALS_C = 0.03
 def _extractor(features: str, common: dict) -> Any:
     if features in _COMBINED:
         return FeatureStack([(part, _extractor(part, common)) for part in _COMBINED[features]])
+    if features == "llds":
+        from .features import FrameDescriptorExtractor
+
+        fixed = {"sr": common["sr"], "n_jobs": common["n_jobs"], "verbose": common["verbose"]}
+        return FrameDescriptorExtractor(max_frames=common["max_frames"] or 300, **fixed)
     if features == "logmel":
         return MelSpectrogramExtractor(n_mels=_BINS["logmel"], **common)
     if features == "mfcc":
@@ -295,6 +300,7 @@ def make_ser_pipeline(
     n_jobs: int | None = None,
     memory: Any = None,
     random_state: Any = 0,
+    augment: Any = False,
     verbose: int = 0,
     **classifier_params: Any,
 ) -> Any:
@@ -339,13 +345,16 @@ def make_ser_pipeline(
     ----------
     model : {"functionals", "cnn", "fusion"}, default="functionals"
         The system, see above.
-    features : {"logmel", "mfcc", "spectrogram", "both", "logmel+mfcc"} or None, \
+    features : {"logmel", "mfcc", "spectrogram", "llds", "both", "logmel+mfcc"} or None, \
 default=None
         The input of the CNN (``model="cnn"`` or ``"fusion"``; None means ``"logmel"``):
         a 64-band log-mel spectrogram, 40 MFCCs (of 64 mel bands), a log-power
         spectrogram, the spectrogram and MFCCs together (``"both"``, Tripathi et al.'s
         combined model: one encoder per feature kind), or log-mel and MFCCs together in
-        the same way. Log-mel did best averaged over the speaker folds of two corpora.
+        the same way; or ``"llds"``, the frame-level descriptors of the functionals
+        (pitch, voicing, level, spectral shape; speech frames only:
+        :class:`~sklearn_ser.features.FrameDescriptorExtractor`). Log-mel did best
+        averaged over the speaker folds of two corpora.
     sr : int, default=16000
         Sampling rate audio is resampled to (and that of waveform arrays).
     max_frames : int or None, default=300
@@ -362,6 +371,13 @@ default=None
         linear model, the network's initial weights and batches. The default 0 makes two
         identical calls give the same model (on the same machine and library versions);
         None draws fresh randomness at every fit.
+    augment : bool or AudioAugmenter, default=False
+        Multi-condition training, for recordings unlike the training corpus (noise,
+        telephone, rooms, codecs, level; see :ref:`robustness`): True wraps the model in
+        an :class:`~sklearn_ser.augment.AugmentedClassifier` that trains on the audio plus
+        two perturbed copies of each file (:class:`~sklearn_ser.augment.AudioAugmenter`
+        with the default perturbations, seeded by ``random_state``), each copy with its
+        speaker; or pass your own augmenter. Needs the ``augment`` extra.
     verbose : int, default=0
         Progress bar for extraction, epoch table for training.
     **classifier_params : dict
@@ -373,11 +389,12 @@ default=None
 
     Returns
     -------
-    model : SERPipeline or sklearn_ser.ensemble.LateFusionClassifier
+    model : SERPipeline, LateFusionClassifier or AugmentedClassifier
         A pipeline for ``"functionals"`` and ``"cnn"`` (a scikit-learn
         :class:`~sklearn.pipeline.Pipeline` that names the fix when ``groups=`` is given
         while metadata routing is off, see :class:`SERPipeline`), a fusion of both for
-        ``"fusion"``.
+        ``"fusion"``; with ``augment``, that model inside an
+        :class:`~sklearn_ser.augment.AugmentedClassifier` (``estimator_`` once fitted).
 
     Examples
     --------
@@ -410,6 +427,25 @@ default=None
     >>> bool(alone[0] == pipe.predict(data.data[:3])[0])
     True
     """
+    if augment is not False:
+        return _augmented(
+            make_ser_pipeline(
+                model,
+                features=features,
+                sr=sr,
+                max_frames=max_frames,
+                n_jobs=n_jobs,
+                memory=memory,
+                random_state=random_state,
+                verbose=verbose,
+                **classifier_params,
+            ),
+            augment,
+            sr,
+            n_jobs,
+            random_state,
+            verbose,
+        )
     if model not in _MODELS:
         raise ValueError(
             f"make_ser_pipeline: model must be one of {_MODELS}, got {model!r} (the CNN's "
@@ -432,6 +468,31 @@ default=None
 
     functionals = _functionals_pipeline(sr, n_jobs, memory, random_state, verbose, {})
     return LateFusionClassifier([("functionals", functionals), ("cnn", cnn)])
+
+
+def _augmented(
+    model: Any, augment: Any, sr: int, n_jobs: int | None, random_state: Any, verbose: int
+) -> Any:
+    from .augment import AudioAugmenter, AugmentedClassifier
+
+    if augment is True:
+        # Two copies per file (the augmenter's default): on held-out speakers of both
+        # corpora, more accurate on perturbed files than one, as accurate on clean ones
+        # (benchmarks/robustness.py --select).
+        augment = AudioAugmenter(
+            sr=sr,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
+    elif not hasattr(augment, "fit_resample"):
+        raise ValueError(
+            "make_ser_pipeline: augment must be True, False or an AudioAugmenter (perturbed "
+            f"copies of the training audio), got {augment!r}. The CNN's own augmentation of "
+            "its input (e.g. SpecAugment) is its classifier's: "
+            "make_ser_pipeline('cnn').set_params(classifier__augment=...)."
+        )
+    return AugmentedClassifier(model, augment)
 
 
 def _functionals_pipeline(

@@ -23,7 +23,7 @@ NO_SPEECH = "no speech"  # as sklearn_ser._timeline.NO_SPEECH (not imported: lea
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
-FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
+FEATURES = ("logmel", "mfcc", "spectrogram", "llds", "both", "logmel+mfcc")
 MODELS = ("functionals", "cnn", "fusion")
 DEMO_EPOCHS = 15
 
@@ -170,6 +170,7 @@ def _pipeline(args: argparse.Namespace, **overrides: Any):
         features=args.features,
         n_jobs=args.n_jobs,
         random_state=args.seed,
+        augment=getattr(args, "augment", False),
         verbose=max(args.verbose - 1, 0),
         **cnn_params,
     )
@@ -231,7 +232,7 @@ def _settings(args: argparse.Namespace) -> dict:
     """The command's settings, for reports: everything but the function to run."""
     from . import __version__
 
-    settings = {k: v for k, v in vars(args).items() if k not in ("func", "needs_torch", "restore")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "needs_torch")}
     return {"library_version": __version__, **settings}
 
 
@@ -472,12 +473,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     pipe = _pipeline(args)
     # Speaker ids reach every step that uses them (the functionals' scaler) by routing.
     with sklearn.config_context(enable_metadata_routing=True):
-        result = evaluate_speaker_independent(pipe, list(files), target, speaker, cv=cv, verbose=1)
-    print(result.to_text())
+        results = evaluate_speaker_independent(
+            pipe, list(files), target, speaker, cv=cv, verbose=1, protocol="both"
+        )
+    for protocol, result in results.items():
+        print(f"\n{_PROTOCOL_TITLES[protocol]}")
+        print(result.to_text())
     if args.json:
-        report = {**result.to_dict(), "settings": _settings(args), "n_folds_run": n_folds}
+        report = {
+            "protocols": {protocol: result.to_dict() for protocol, result in results.items()},
+            "settings": _settings(args),
+            "n_folds_run": n_folds,
+        }
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
+
+
+_PROTOCOL_TITLES = {
+    "file": "Protocol 'file': every test file predicted alone",
+    "speaker": "Protocol 'speaker': each test speaker's files predicted together, with "
+    "their speaker's id (context)",
+}
 
 
 def _read_labels(path: str, audio_dir: str | None) -> tuple[list[str], list[str], list | None]:
@@ -826,7 +842,8 @@ def build_parser() -> argparse.ArgumentParser:
                 default="functionals",
                 help="functionals (default, the most accurate on speakers never heard: "
                 "acoustic functionals of each utterance, standardised per speaker, and a "
-                "linear model; trains in seconds), cnn (a CNN over 3 s log-mel maps) or "
+                "linear model, fitted in seconds once the features are extracted), cnn (a CNN "
+                "over 3 s log-mel maps) or "
                 "fusion (both, their probabilities averaged): make_ser_pipeline(MODEL)",
             )
         p.add_argument(
@@ -841,6 +858,14 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=f"the CNN's training epochs (default: {epochs})",
         )
+        if choose_model:
+            p.add_argument(
+                "--augment",
+                action="store_true",
+                help="multi-condition training: each training file also as perturbed copies "
+                "(noise, telephone band, room, codec, level), for recordings unlike the "
+                "corpus (needs the augment extra)",
+            )
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
         threads_option(p, threads)

@@ -287,3 +287,26 @@ def test_estimator_api_checks(est, check):
     if check == "check_parameters_default_constructible" and isinstance(est, AugmentedClassifier):
         pytest.skip("a meta-estimator: the estimator has no default")
     getattr(estimator_checks, check)(type(est).__name__, est)
+
+
+def test_make_ser_pipeline_augment():
+    from sklearn_ser import make_ser_pipeline
+
+    model = make_ser_pipeline(augment=True, random_state=3)
+    assert isinstance(model, AugmentedClassifier)
+    assert model.augmenter.random_state == 3 and model.augmenter.n_copies >= 1
+    assert model.estimator.get_params()["classifier__random_state"] == 3
+    own = AudioAugmenter(["noise"])
+    assert make_ser_pipeline("cnn", augment=own).augmenter is own
+    with pytest.raises(ValueError, match="augment"):
+        make_ser_pipeline(augment="noise")
+
+
+def test_copies_as_pseudo_speakers_per_condition():
+    X = tones([300, 400, 500])
+    augmenter = AudioAugmenter(
+        ["gain", "noise"], n_copies=2, copy_groups="condition", random_state=0
+    )
+    augmenter.fit_resample(X, list("abc"), groups=[7, 7, 8])
+    expected = [f"{[7, 7, 8][d['index']]}@{d['family']}" for d in augmenter.draws_]
+    assert augmenter.groups_.tolist() == ["7", "7", "8", *expected]

@@ -173,8 +173,13 @@ def test_train_and_evaluate_on_a_corpus(tmp_path, capsys):
         )
         == 0
     )
-    result = json.loads((tmp_path / "r.json").read_text())
-    assert 0.0 <= result["ua"] <= 1.0
+    # Both protocols, from one fit per fold.
+    out = capsys.readouterr().out
+    assert "Protocol 'file'" in out and "Protocol 'speaker'" in out
+    protocols = json.loads((tmp_path / "r.json").read_text())["protocols"]
+    assert sorted(protocols) == ["file", "speaker"]
+    for name, result in protocols.items():
+        assert result["protocol"] == name and 0.0 <= result["ua"] <= 1.0
 
 
 def test_train_from_labels_csv(tmp_path, model_and_audio):
@@ -289,7 +294,8 @@ def test_evaluate_limits_speakers_and_folds_and_records_settings(tmp_path, capsy
     assert main([*argv, "--speakers", "2", "--folds", "1", "--json", str(report)]) == 0
     assert "2 speakers" in capsys.readouterr().out
     result = json.loads(report.read_text())
-    assert result["n_folds_run"] == 1 and len(result["per_speaker_accuracy"]) == 1
+    assert result["n_folds_run"] == 1
+    assert len(result["protocols"]["speaker"]["per_speaker_accuracy"]) == 1
     settings = result["settings"]
     assert settings["seed"] == 0 and settings["speakers"] == 2 and settings["epochs"] == 1
     assert settings["library_version"]
@@ -464,44 +470,32 @@ def test_folder_as_model_and_read_only_demo_folder(tmp_path, capsys):
     assert "--out" in err and "cannot create the folder" in err and "Traceback" not in err
 
 
-_INTERRUPT = """
-import sys
-from sklearn_ser import cli
-where = sys.argv[1]
-def interrupt(*args, **kwargs):
-    raise KeyboardInterrupt
-if where == "extraction":
-    from sklearn_ser import FunctionalsExtractor
-    FunctionalsExtractor.transform = interrupt
-else:
-    import safetensors.torch
+@pytest.mark.parametrize("where", ["extraction", "saving"])
+def test_interrupted_train_leaves_the_output_unchanged(
+    where, corpus_folder, tmp_path, monkeypatch, capsys
+):
+    # Ctrl-C injected where it would land (a real one during training: the next test).
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
 
     def half_written(tensors, filename, metadata=None):
-        open(filename, "wb").write(b"half")
+        with open(filename, "wb") as f:
+            f.write(b"half")
         raise KeyboardInterrupt
-    safetensors.torch.save_file = half_written
-sys.exit(cli.main(sys.argv[2:]))
-"""
 
-
-@pytest.mark.parametrize("where", ["extraction", "saving"])
-def test_interrupted_train_leaves_the_output_unchanged(where, corpus_folder, tmp_path):
     labels, _ = corpus_folder
     out = tmp_path / "model.safetensors"
     out.write_bytes(b"a good model")
     argv = ["train", "--labels", str(labels), "-o", str(out)]
-    if where == "saving":  # the quickest model to train
-        argv += ["--model", "cnn", *CNN_ARGS]
-    proc = subprocess.run(
-        [sys.executable, "-c", _INTERRUPT, where, *argv],
-        capture_output=True,
-        text=True,
-        env=_cli_env(),
-        timeout=300,
-    )
-    assert proc.returncode == 130, proc.stderr
-    assert "nothing was written" in proc.stderr and "is unchanged" in proc.stderr
-    assert "Saved" not in proc.stdout
+    if where == "extraction":
+        monkeypatch.setattr("sklearn_ser.FunctionalsExtractor.transform", interrupt)
+    else:
+        monkeypatch.setattr("safetensors.numpy.save_file", half_written)
+        argv += ["--model", "cnn", *CNN_ARGS]  # the quickest model to train
+    assert main(argv) == 130
+    captured = capsys.readouterr()
+    assert "nothing was written" in captured.err and "is unchanged" in captured.err
+    assert "Saved" not in captured.out
     assert out.read_bytes() == b"a good model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temporary
 
@@ -576,3 +570,17 @@ def test_predict_with_an_augmented_model(corpus_folder, tmp_path):
         expected = model.predict_proba(files, groups=[os.path.dirname(f) for f in files])
     np.testing.assert_allclose(_probabilities(out), expected, atol=1e-4)
     assert main(["timeline", str(path), files[0], "-q", "-o", str(tmp_path / "t.csv")]) == 0
+
+
+def test_train_options_reach_make_ser_pipeline():
+    from sklearn_ser.augment import AugmentedClassifier
+    from sklearn_ser.cli import _pipeline, build_parser
+
+    args = build_parser().parse_args(["train", "--labels", "x.csv", "-o", "m.st", "--augment"])
+    model = _pipeline(args)
+    assert isinstance(model, AugmentedClassifier)
+    assert model.augmenter.random_state == 0  # --seed
+    argv = ["train", "--labels", "x.csv", "-o", "m.st", "--model", "cnn", "--features", "llds"]
+    model = _pipeline(build_parser().parse_args([*argv, "--epochs", "3", "--seed", "5"]))
+    assert type(model[0]).__name__ == "FrameDescriptorExtractor"
+    assert model[-1].max_epochs == 3 and model[-1].random_state == 5

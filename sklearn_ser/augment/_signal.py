@@ -194,7 +194,8 @@ def codec(y: np.ndarray, sr: int, fmt: str, compression: float) -> np.ndarray:
     decoded, _ = sf.read(buffer, dtype="float32")
     if rate != sr:
         decoded = _resample(decoded, rate, sr)
-    # MP3 decoders add a short delay and pad the last frame: keep the original length.
+    # MP3 starts 1105 samples late (encoder and decoder delay; kept, as in MP3 files read
+    # through soundfile) and ends padded to whole frames: keep the original length.
     return _fit_length(decoded.astype(np.float32), y.shape[0])
 
 

@@ -5,6 +5,7 @@ imports only when fitted.
 """
 
 from ._base import BaseExtractor
+from ._frame_descriptors import FrameDescriptorExtractor
 from ._functionals import FrameAnalysis, FunctionalsExtractor, frame_descriptors, summarise_frames
 from ._memmap import transform_to_memmap
 from ._pooling import FeatureStatistics
@@ -18,6 +19,7 @@ __all__ = [
     "FeatureStack",
     "FeatureStatistics",
     "FrameAnalysis",
+    "FrameDescriptorExtractor",
     "FunctionalsExtractor",
     "MFCCExtractor",
     "MelSpectrogramExtractor",

@@ -11,6 +11,7 @@ Subclasses only say which feature they compute (:meth:`_compute`) and how its bi
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from abc import abstractmethod
 from collections.abc import Callable
@@ -495,8 +496,20 @@ def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
         f"to carry an emotion; whatever is predicted for them says nothing about speech. "
         f"{'; '.join(parts)[0].upper()}{'; '.join(parts)[1:]}.",
         NoSpeechWarning,
-        stacklevel=3,
+        stacklevel=_outside_stacklevel(),
     )
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` (for its caller's ``warnings.warn``) of the first frame outside
+    sklearn_ser and scikit-learn: the user's line, past any wrappers and pipelines."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in (
+        "sklearn_ser",
+        "sklearn",
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:

@@ -74,6 +74,17 @@ class _Decoder(nn.Module):
         return self.layers(z)
 
 
+def _keep_own_decoder_if_older(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    # Weights saved before the decoder rebuilt odd sizes exactly (kernel = pool) have other
+    # decoder kernel shapes. The decoder plays no part in prediction: keep this one's.
+    if getattr(module, "decoders", None) is None:
+        return
+    for name, value in module.decoders.state_dict().items():
+        key = f"{prefix}decoders.{name}"
+        if key in state_dict and state_dict[key].shape != value.shape:
+            state_dict[key] = value
+
+
 class MultitaskCNN(nn.Module):
     """CNN trained by classification, center loss and reconstruction (Tripathi et al., 2019).
 
@@ -161,6 +172,7 @@ class MultitaskCNN(nn.Module):
         pooled = 2 * sum(enc.out_channels for enc in self.encoders)
         self.embedding = nn.Sequential(nn.Linear(pooled, embedding_dim), nn.PReLU())
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(embedding_dim, n_classes))
+        self.register_load_state_dict_pre_hook(_keep_own_decoder_if_older)
         # Channels-last convolution weights make every feature map channels-last, whose CPU
         # kernels (pooling, batch norm) are about twice as fast on these narrow maps; CUDA
         # prefers the layout too. Moving the module to a device keeps the layout.
