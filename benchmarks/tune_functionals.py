@@ -41,8 +41,8 @@ from sklearn_ser.ensemble import call_with_groups
 # One grid for every tuned linear model (the default and the peers on equal footing).
 GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 SELECTION = (
-    "C in {grid} chosen on inner leave-one-speaker-out folds of the outer fold's training "
-    "speakers (UA averaged over file alone and speaker context)"
+    "C in {grid} chosen on inner speaker folds (tune_functionals.inner_folds) of the "
+    "outer fold's training speakers (UA averaged over file alone and speaker context)"
 )
 
 
@@ -159,8 +159,9 @@ def report() -> None:
     nheader, nrows = nested_choices()
     text = (
         "**Nested selection.** The C of every logistic regression in the accuracy table "
-        "is chosen inside each outer fold, on inner leave-one-speaker-out folds of that "
-        f"fold's training speakers only, from {list(GRID)} (seed 0; the other seeds reuse "
+        "is chosen inside each outer fold, on inner speaker folds of that "
+        "fold's training speakers only (leave one speaker out on EMOVO's 5, 3 speaker "
+        f"folds on EmoDB's 9), from {list(GRID)} (seed 0; the other seeds reuse "
         "the fold's choice). Each outer fold's choice (from ``accuracy.jsonl``):\n\n"
         + rst_table(nheader, nrows)
         + "\n\n"
