@@ -320,6 +320,11 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2, help="folds trained in parallel")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/sklearn_ser_opensmile"))
     parser.add_argument("--report", action="store_true", help="only rebuild the report")
+    parser.add_argument(
+        "--reuse-choices",
+        action="store_true",
+        help="each outer fold's C from the latest seed-0 record instead of choosing again",
+    )
     args = parser.parse_args()
     if args.report:
         return report()
@@ -330,7 +335,8 @@ def main() -> None:
         for system in [s for s in args.systems if s in SVM]:
             for rec in run_svm(corpus, system, args.n_jobs, cache, args.cache):
                 _append(rec)
-        chosen: dict = {}  # each outer fold's C, chosen in the first seed's run
+        # Each outer fold's C, chosen in the first seed's run (or an earlier call's).
+        chosen: dict = _recorded_choices(corpus) if args.reuse_choices else {}
         for seed in args.seeds:
             for system in [s for s in args.systems if s not in SVM]:
                 res = run(corpus, system, seed, args.n_jobs, cache, args.cache, chosen.get(system))
@@ -349,6 +355,16 @@ def main() -> None:
                 for rec in record(corpus, "fusion", seed, fuse(*members), args.n_jobs):
                     _append(rec)
     report()
+
+
+def _recorded_choices(corpus: str) -> dict:
+    """Each tuned system's outer-fold choices in the latest seed-0 record of ``corpus``."""
+    chosen = {}
+    for line in (RESULTS / "accuracy.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if rec["corpus"] == corpus and rec.get("seed") == 0 and rec.get("chosen_C"):
+            chosen[rec["system"]] = rec["chosen_C"]
+    return chosen
 
 
 def fuse(*paths: Path) -> dict:
