@@ -362,7 +362,7 @@ def _recorded_choices(corpus: str) -> dict:
     chosen = {}
     for line in (RESULTS / "accuracy.jsonl").read_text().splitlines():
         rec = json.loads(line)
-        if rec["corpus"] == corpus and rec.get("seed") == 0 and rec.get("chosen_C"):
+        if rec.get("corpus") == corpus and rec.get("seed") == 0 and rec.get("chosen_C"):
             chosen[rec["system"]] = rec["chosen_C"]
     return chosen
 
