@@ -31,6 +31,8 @@ Systems (rows):
   originals and copies: the same as augmenting in ``fit``, except that babble could
   contain the held-out speaker's voice, so copies whose babble does are left out of that
   fold;
+* ``default+aug-cond``: the same with ``copy_groups="condition"`` (every copy a
+  pseudo-speaker per speaker and perturbation);
 * ``compare``: openSMILE ComParE_2016 functionals + the same
   ``SpeakerStandardScaler(training_context="random")`` + ``LogisticRegression``.
 

@@ -83,7 +83,7 @@ for name, model in [("trained clean", clean), ("multi-condition", augmented)]:
 # %%
 # One held-out synthetic speaker makes noisy figures; on real corpora
 # (:ref:`robustness`) multi-condition training kept clean accuracy within a point and
-# won 10 to 40 points in noise, babble, telephone band, rooms and MP3.
+# won up to 38 points in noise, babble, telephone band, rooms and MP3.
 #
 # With real corpora, draw 2 copies per file (``n_copies=2``) from the default families;
 # a folder of your own noises (``noise_dir=``) or measured room impulse responses

@@ -476,8 +476,8 @@ def _augmented(
     from .augment import AudioAugmenter, AugmentedClassifier
 
     if augment is True:
-        # Two copies per file (the augmenter's default): on held-out speakers of both
-        # corpora, more accurate on perturbed files than one, as accurate on clean ones
+        # Two copies per file (the augmenter's default): averaged over the speaker folds
+        # of both corpora, more accurate than one on perturbed and on clean files
         # (benchmarks/robustness.py --select).
         augment = AudioAugmenter(
             sr=sr,
