@@ -31,6 +31,8 @@ Systems (rows):
   originals and copies: the same as augmenting in ``fit``, except that babble could
   contain the held-out speaker's voice, so copies whose babble does are left out of that
   fold;
+* ``default+aug-cond``: the same with ``copy_groups="condition"`` (every copy a
+  pseudo-speaker per speaker and perturbation);
 * ``compare``: openSMILE ComParE_2016 functionals + the same
   ``SpeakerStandardScaler(training_context="random")`` + ``LogisticRegression``.
 
@@ -88,6 +90,7 @@ CONDITIONS = {
 SYSTEMS = {
     "default": "make_ser_pipeline(), trained clean",
     "default+aug": "make_ser_pipeline() + multi-condition training (AudioAugmenter)",
+    "default+aug-cond": "the same, each copy's speaker a pseudo-speaker per perturbation",
     "compare": "ComParE_2016 + SpeakerStandardScaler(random) + LogisticRegression",
 }
 PROTOCOLS = {"alone": "file alone", "context": "speaker context"}
@@ -243,8 +246,14 @@ class Corpus:
     def _key(self, system: str) -> str:
         return "compare" if system == "compare" else f"ours-{feature_version()}"
 
+    def _path(self, system: str, condition: str) -> Path:
+        return self.cache / f"{self.name}_{condition}_{self._key(system)}.npy"
+
+    def cached(self, system: str, condition: str) -> bool:
+        return self._path(system, condition).exists()
+
     def features(self, system: str, condition: str, other: Corpus) -> np.ndarray:
-        path = self.cache / f"{self.name}_{condition}_{self._key(system)}.npy"
+        path = self._path(system, condition)
         if path.exists():
             return np.load(path)
         start = time.perf_counter()
@@ -302,8 +311,14 @@ def model(seed: int):
     return make_ser_pipeline(random_state=seed)[1:]
 
 
-def fold_training(corpus: Corpus, X: np.ndarray, train: np.ndarray, aug) -> tuple:
-    """Training rows of a fold: the training speakers' files, and their copies."""
+def fold_training(
+    corpus: Corpus, X: np.ndarray, train: np.ndarray, aug, by_condition: bool = False
+) -> tuple:
+    """Training rows of a fold: the training speakers' files, and their copies.
+
+    ``by_condition``: every copy's speaker is the pseudo-speaker (speaker, perturbation),
+    so that speaker statistics are taken within one recording condition.
+    """
     Xtr, ytr, gtr = X[train], corpus.y[train], corpus.groups[train]
     if aug is None:
         return Xtr, ytr, gtr
@@ -311,10 +326,15 @@ def fold_training(corpus: Corpus, X: np.ndarray, train: np.ndarray, aug) -> tupl
     held_out = set(np.flatnonzero(~np.isin(np.arange(len(corpus.y)), train)).tolist())
     index = np.asarray(info["index"])
     keep = np.isin(index, train) & np.array([not (set(t) & held_out) for t in info["talkers"]])
+    groups = corpus.groups[index[keep]]
+    if by_condition:
+        family = np.asarray(info["family"])[keep]
+        groups = np.char.add(np.char.add(groups.astype(str), "@"), family)
+        gtr = gtr.astype(str)
     return (
         np.vstack([Xtr, Xa[keep]]),
         np.concatenate([ytr, corpus.y[index[keep]]]),
-        np.concatenate([gtr, corpus.groups[index[keep]]]),
+        np.concatenate([gtr, groups]),
     )
 
 
@@ -325,7 +345,7 @@ def evaluate(corpus: Corpus, system: str, seed: int, tests: dict, aug=None) -> d
         (c, p): np.empty(len(corpus.y), dtype=corpus.y.dtype) for c in tests for p in PROTOCOLS
     }
     for train, test in LeaveOneGroupOut().split(train_X, corpus.y, corpus.groups):
-        Xtr, ytr, gtr = fold_training(corpus, train_X, train, aug)
+        Xtr, ytr, gtr = fold_training(corpus, train_X, train, aug, system == "default+aug-cond")
         est = call_with_groups(model(seed), "fit", Xtr, ytr, groups=gtr)
         for condition, X in tests.items():
             preds[condition, "alone"][test] = est.predict(X[test])
@@ -347,10 +367,15 @@ def run(args) -> None:
         corpus, other = corpora[name], corpora[CORPORA[1 - CORPORA.index(name)]]
         for system in args.systems:
             feats = "compare" if system == "compare" else "default"
-            tests = {c: corpus.features(feats, c, other) for c in args.conditions}
+            conditions = [
+                c
+                for c in args.conditions
+                if not args.cached_only or corpus.cached(feats, c) or c == "clean"
+            ]
+            tests = {c: corpus.features(feats, c, other) for c in conditions}
             for seed in args.seeds:
                 aug = None
-                if system == "default+aug":
+                if system.startswith("default+aug"):
                     aug = corpus.augmented(seed, chosen_copies(name))
                 start = time.perf_counter()
                 scores = evaluate(corpus, system, seed, tests, aug)
@@ -515,6 +540,7 @@ def report() -> None:
             )
             title = f"{corpus}, {protocol} (seeds {seeds})"
             lines += [title, "-" * len(title), "", rst_table(header, rows), ""]
+            lines += [_against_peer(runs, corpus, protocol), ""]
     lines += [
         "Systems: " + "; ".join(f"``{k}``: {v}" for k, v in SYSTEMS.items()) + ".",
         "",
@@ -541,6 +567,26 @@ def report() -> None:
     figure(runs)
 
 
+def _against_peer(runs: dict, corpus: str, protocol: str) -> str:
+    """Where the multi-condition model is (not) above the ComParE row."""
+    below, compared = [], 0
+    for condition in CONDITIONS:
+        ours = runs.get((corpus, "default+aug", condition, protocol), {})
+        peer = runs.get((corpus, "compare", condition, protocol), {})
+        if ours and peer:
+            compared += 1
+            if np.mean([r["ua"] for r in ours.values()]) <= np.mean(
+                [r["ua"] for r in peer.values()]
+            ):
+                below.append(condition)
+    if not compared:
+        return "No ComParE rows measured yet for this table."
+    return (
+        f"``default+aug`` above ``compare`` in {compared - len(below)} of {compared} "
+        "conditions measured" + (f"; not in: {', '.join(below)}." if below else ".")
+    )
+
+
 def stamp_line() -> str:
     return f"Measured on {machine()} (no GPU)."
 
@@ -553,7 +599,7 @@ def figure(runs: dict) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=False)
     x = np.arange(len(CONDITIONS))
-    width = 0.27
+    width = 0.8 / len(SYSTEMS)
     for ax, corpus in zip(axes, CORPORA):
         for i, system in enumerate(SYSTEMS):
             means, sds = [], []
@@ -564,7 +610,8 @@ def figure(runs: dict) -> None:
                 ]
                 means.append(np.mean(ua) if ua else np.nan)
                 sds.append(np.std(ua) if ua else 0)
-            ax.bar(x + (i - 1) * width, means, width, yerr=sds, label=system, capsize=2)
+            offset = (i - (len(SYSTEMS) - 1) / 2) * width
+            ax.bar(x + offset, means, width, yerr=sds, label=system, capsize=2)
         ax.set_xticks(x, list(CONDITIONS), rotation=40, ha="right")
         ax.set_title(f"{corpus}, file alone")
         ax.set_ylabel("UA %")
@@ -590,6 +637,11 @@ def main() -> None:
         help="extract and cache the test conditions' features",
     )
     parser.add_argument("--report", action="store_true", help="rebuild report and figure")
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="evaluate only the conditions whose features are cached (clean always)",
+    )
     args = parser.parse_args()
     if "clean" not in args.conditions:
         args.conditions = ["clean", *args.conditions]

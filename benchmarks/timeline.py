@@ -97,8 +97,6 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
 
         torch.set_num_threads(threads)
         pipe = load_model(model)
-    import librosa.filters  # noqa: F401  (imported by the first window anyway)
-
     baseline = status_mb("VmHWM")
     anon = AnonPeak(interval=0.02)
     with threadpool_limits(limits=threads), anon:
@@ -121,6 +119,9 @@ def measure(model: str, audio: str, threads: int, window: float | None, hop: flo
                 "speech_windows": int(timeline.speech.sum()),
                 "window_s": timeline.window,
                 "hop_s": timeline.hop,
+                "imported": sorted(
+                    m for m in ("torch", "skorch", "transformers", "matplotlib") if m in sys.modules
+                ),
             }
         )
     )
@@ -264,8 +265,9 @@ def report_vad() -> str:
 
     path = RESULTS / f"{NAME}_vad.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    last = records[-1]["commit"]
-    records = [r for r in records if r["commit"] == last]
+    # The last run: the records of the last date (a run spans commits while it runs).
+    records = [r for r in records if r["date"] == records[-1]["date"]]
+    last = ", ".join(dict.fromkeys(r["commit"] for r in records))
     rows = []
     for corpus in sorted({r["corpus"] for r in records}):
         for condition in CONDITIONS:
@@ -288,7 +290,7 @@ def report_vad() -> str:
         "Speech/non-speech F1 of 10 ms frames (speech the positive class) on long synthetic\n"
         f"recordings: {records[-1]['n_utterances']} random utterances of the corpus separated by "
         "pauses of 0.5-3 s\n"
-        f"(seeds {', '.join(map(str, seeds))}: mean ± sd over the seeds; commit {last}). "
+        f"(seeds {', '.join(map(str, seeds))}: mean ± sd over the seeds; commits {last}). "
         "Frame truth from the clean\nutterances: frames within 40 dB of the utterance's "
         "loudest, pauses inside shorter than 0.2 s\nclosed. SNR relative to the power of the "
         "speech frames; hum: 50 Hz with harmonics at 100\nand 150 Hz, 10 dB below the speech. "
@@ -614,6 +616,7 @@ def report() -> str:
             f"{r['peak_rss_mb']:.0f} (before: {r['baseline_rss_mb']:.0f})",
             f"{r['peak_rss_anon_mb']:.0f}",
             r.get("where", ""),
+            ", ".join(r["imported"]) or "none" if "imported" in r else "",
         ]
         for r in records
     ]
@@ -632,6 +635,7 @@ def report() -> str:
             "peak RSS (MB)",
             "anon (MB)",
             "machine",
+            "torch & co. imported",
         ],
         rows,
     )
@@ -649,7 +653,12 @@ def report() -> str:
         "for 2 cores). Peak RSS: peak resident memory (VmHWM) of a fresh\n"
         "process that loads the model and predicts; before: the same after loading the\n"
         "libraries and the model, before the timeline (with torch, scikit-learn and\n"
-        "librosa take about 430 MB); anon: peak anonymous memory (RssAnon).\n\n"
+        "librosa take about 430 MB); anon: peak anonymous memory (RssAnon). Imported: which\n"
+        "of torch, skorch, transformers and matplotlib the process had loaded at the end\n"
+        "(the functionals model is loaded with joblib; blank: not measured). From the rows\n"
+        "with that column on, every frame is analysed once (frame descriptors or log-mel\n"
+        "frames of the whole recording, each window a slice of them), speech is found per\n"
+        "10 ms frame first, and the windows of the log-mel CNN keep their speech frames.\n\n"
         f"{table}\n\n"
         f"Machine of the last row: {records[-1].get('machine', machine())}.\n"
     )

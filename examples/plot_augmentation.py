@@ -52,7 +52,7 @@ from sklearn_ser import make_ser_pipeline
 from sklearn_ser.augment import AugmentedClassifier
 from sklearn_ser.metrics import unweighted_accuracy
 
-data = make_emotional_speech(n_speakers=4, n_utterances=3, duration=1.0, random_state=0)
+data = make_emotional_speech(n_speakers=4, n_utterances=5, duration=1.0, random_state=0)
 test = data.speaker == "s04"
 X_train = [x for x, held_out in zip(data.data, test) if not held_out]
 y_train, groups = data.target[~test], data.speaker[~test]
@@ -61,7 +61,7 @@ clean = make_ser_pipeline(random_state=0)
 clean.fit(X_train, y_train, scaler__groups=groups)
 augmented = AugmentedClassifier(
     make_ser_pipeline(random_state=0),
-    AudioAugmenter(["noise", "babble", "band"], n_copies=1, random_state=0),
+    AudioAugmenter(["noise", "babble", "band"], n_copies=2, random_state=0),
 )
 augmented.fit(X_train, y_train, groups=groups)
 print("training utterances:", len(augmented.augmenter_.conditions_))
@@ -81,6 +81,10 @@ for name, model in [("trained clean", clean), ("multi-condition", augmented)]:
     print(f"{name:16s} UA clean {ua_clean:.2f}, white noise 10 dB {ua_noisy:.2f}")
 
 # %%
+# One held-out synthetic speaker makes noisy figures; on real corpora
+# (:ref:`robustness`) multi-condition training kept clean accuracy within a point and
+# won up to 38 points in noise, babble, telephone band, rooms and MP3.
+#
 # With real corpora, draw 2 copies per file (``n_copies=2``) from the default families;
 # a folder of your own noises (``noise_dir=``) or measured room impulse responses
 # (``rir_dir=``) makes the copies closer to where the model will be used.

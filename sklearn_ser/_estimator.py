@@ -47,13 +47,9 @@ from ._net import (
     _validation_split,
 )
 from ._param_validation import SubclassOf
-from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStatistics
+from .preprocessing import SpeakerStatistics
 
 __all__ = ["SERClassifier"]
-
-# The former name of the shrinkage prior, for _persistence.py until it has switched to
-# preprocessing.DEFAULT_PRIOR_UTTERANCES; remove after.
-_PRIOR_UTTERANCES = DEFAULT_PRIOR_UTTERANCES
 
 
 class SERClassifier(
@@ -204,6 +200,9 @@ class SERClassifier(
         The trained skorch net (``net_.module_`` is the torch module).
     history_ : skorch.History
         Per-epoch training history.
+    interrupted_ : bool
+        Whether Ctrl-C stopped :meth:`fit` early (as in skorch, the model is kept with
+        the best weights so far, and a warning says it is only partly trained).
     input_shape_ : tuple of int
         Per-sample shape of the network input.
     scaler_ : SpeakerStandardScaler

@@ -45,7 +45,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from .models import CenterLoss, ModelOutput, MultitaskCNN
-from .preprocessing import SpeakerStandardScaler, SpeakerStatistics
+from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStandardScaler, SpeakerStatistics
 
 __all__: list[str] = []
 
@@ -168,7 +168,14 @@ class _SERNet(NeuralNetClassifier):
         # in on_train_begin, only the epochs left.
         if epochs is None:
             epochs = max(self.max_epochs - len(self.history), 0)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch swallows it after this; the estimator re-raises once training has
+            # ended, so an interrupted fit never looks like a finished one.
+            self.interrupted_ = True
+            raise
 
     def standardize(self, X: Any) -> torch.Tensor:
         """Move a batch to the device and standardise each bin (axis -2).
@@ -620,6 +627,17 @@ class _NetMixin:
             self.net_.initialize()
             self.embedding_dim_ = self.net_.center_loss_.embedding_dim
             self.net_.partial_fit(train_data, None)
+        # Ctrl-C stops training as in skorch (the best weights kept), but visibly.
+        self.interrupted_ = bool(getattr(self.net_, "interrupted_", False))
+        if self.interrupted_:
+            warnings.warn(
+                f"SERClassifier.fit was interrupted after {len(self.net_.history)} of "
+                f"{self.max_epochs} epochs: the classifier is only partly trained "
+                "(interrupted_=True). Fit again to train it fully; with checkpoint= that "
+                "resumes from the last saved epoch.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     @property
     def history_(self) -> Any:
@@ -651,7 +669,10 @@ def _input_statistics(
     ``speaker_context="random"``.
     """
     moments = SpeakerStandardScaler.moments(X, groups)
-    scaler = SpeakerStandardScaler().fit_moments(moments, with_groups=groups is not None)
+    # The network's shrinkage: a fixed prior, and no clipping (the scaler's defaults are
+    # tuned for functionals).
+    scaler = SpeakerStandardScaler(prior_utterances=DEFAULT_PRIOR_UTTERANCES, clip=None)
+    scaler.fit_moments(moments, with_groups=groups is not None)
     for name in ("mean_", "scale_", "speaker_scale_"):
         setattr(scaler, name, getattr(scaler, name).astype(np.float32).astype(np.float64))
     if standardize != "speaker":

@@ -98,24 +98,28 @@ _CLASSES = {
 
 
 @cache
-def _classes() -> dict[str, type]:
-    """Key -> class of every known class whose package is installed."""
-    found = {}
+def _class_of(key: str) -> type | None:
+    """The class of ``key``, importing only its module; None if its package is missing."""
+    entry = _CLASSES[key]
+    try:
+        module = importlib.import_module(entry.module)
+    except ImportError:
+        if entry.optional:
+            return None
+        raise
+    return getattr(module, entry.name)
+
+
+def _key_of(cls: type) -> str | None:
+    """The key of exactly ``cls`` (not of a subclass), or None if the format does not know it.
+
+    Only the modules of the entries of that class name are imported, so that a model
+    without a network is saved and loaded without importing torch.
+    """
     for key, entry in _CLASSES.items():
-        try:
-            module = importlib.import_module(entry.module)
-        except ImportError:
-            if entry.optional:
-                continue
-            raise
-        found[key] = getattr(module, entry.name)
-    return found
-
-
-@cache
-def _keys() -> dict[type, str]:
-    """Class -> its key (the exact class: a subclass is not known by its parent's key)."""
-    return {cls: key for key, cls in _classes().items()}
+        if entry.name == cls.__name__ and _class_of(key) is cls:
+            return key
+    return None
 
 
 def _known() -> str:
@@ -132,8 +136,6 @@ class _Writer:
         self.tensors: dict[str, Any] = {}
 
     def array(self, key: str, value: np.ndarray) -> dict:
-        import torch
-
         if value.dtype.kind in "US":  # labels: JSON, not tensors
             return {"__array__": value.tolist(), "dtype": value.dtype.str}
         if value.dtype == object:
@@ -143,7 +145,7 @@ class _Writer:
                 f"cannot save the object array {key!r} safely: only arrays of numbers or "
                 "strings are stored."
             )
-        self.tensors[key] = torch.from_numpy(np.ascontiguousarray(value))
+        self.tensors[key] = np.asarray(value, order="C")  # 0-d stays 0-d
         return {"__tensor__": key, "dtype": value.dtype.str}
 
     def value(self, key: str, value: Any) -> Any:
@@ -163,15 +165,16 @@ class _Writer:
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
             return {"__dict__": {k: self.value(f"{key}.{k}", v) for k, v in value.items()}}
         if isinstance(value, type):
-            if value in _keys():
-                return {"__class__": _keys()[value]}
+            if _key_of(value) is not None:
+                return {"__class__": _key_of(value)}
             if value.__module__.startswith("torch.optim") and value.__name__ in _OPTIMIZER_NAMES:
                 return {"__optimizer__": value.__name__}
             if value.__module__ == "numpy":
                 return {"__dtype__": np.dtype(value).name}
         if isinstance(value, np.dtype):
             return {"__dtype__": value.name}
-        if type(value) in _keys() and _CLASSES[_keys()[type(value)]].how != "class":
+        known = _key_of(type(value))
+        if known is not None and _CLASSES[known].how != "class":
             return self.estimator(key, value)
         what = value.__name__ if isinstance(value, type) else f"{type(value).__name__} object"
         module = getattr(value if isinstance(value, type) else type(value), "__module__", "?")
@@ -201,7 +204,7 @@ class _Writer:
         }
 
     def estimator(self, key: str, est: Any) -> dict:
-        name = _keys()[type(est)]
+        name = _key_of(type(est))
         how = _CLASSES[name].how
         if how == "network":
             return self.classifier(key, est)
@@ -230,7 +233,7 @@ class _Writer:
             {f"{key}.centers.{k}": v for k, v in net.center_loss_.state_dict().items()}
         )
         for k, v in state_dict.items():
-            self.tensors[k] = v.detach().to("cpu").contiguous()
+            self.tensors[k] = v.detach().to("cpu").contiguous().numpy()
         state = {
             attr: self.value(f"{key}.{attr}", getattr(clf, attr))
             for attr in ("classes_", "input_shape_", "scaler_", "n_features_in_", "embedding_dim_")
@@ -244,12 +247,10 @@ class _Reader:
         self.device = device
 
     def value(self, spec: Any) -> Any:
-        import torch
-
         if not isinstance(spec, dict):
             return spec
         if "__tensor__" in spec:
-            return self.tensors[spec["__tensor__"]].numpy().astype(np.dtype(spec["dtype"]))
+            return self.tensors[spec["__tensor__"]].astype(np.dtype(spec["dtype"]))
         if "__array__" in spec:
             return np.asarray(spec["__array__"], dtype=np.dtype(spec["dtype"]))
         if "__seq__" in spec:
@@ -262,6 +263,8 @@ class _Reader:
         if "__optimizer__" in spec:
             if spec["__optimizer__"] not in _OPTIMIZER_NAMES:
                 raise ValueError(f"unknown optimizer {spec['__optimizer__']!r}")
+            import torch
+
             return getattr(torch.optim, spec["__optimizer__"])
         if "__dtype__" in spec:
             return np.dtype(spec["__dtype__"]).type
@@ -270,14 +273,15 @@ class _Reader:
         raise ValueError(f"unexpected entry {sorted(spec)}")
 
     def _class(self, name: str) -> type:
-        if name not in _classes():
-            if name in _CLASSES:  # known, from a package that is not installed
-                raise ValueError(
-                    f"the model holds a {name}; install {_CLASSES[name].module.split('.')[0]} "
-                    "to load it."
-                )
+        if name not in _CLASSES:
             raise ValueError(f"class {name!r} is not one the library can load")
-        return _classes()[name]
+        cls = _class_of(name)
+        if cls is None:  # known, from a package that is not installed
+            raise ValueError(
+                f"the model holds a {name}; install {_CLASSES[name].module.split('.')[0]} "
+                "to load it."
+            )
+        return cls
 
     def estimator(self, spec: dict) -> Any:
         name = spec["__estimator__"]
@@ -301,6 +305,8 @@ class _Reader:
         return est
 
     def _restore_classifier(self, clf: Any, state: dict, spec: dict) -> Any:
+        import torch
+
         if "scaler_" not in state:  # format 1: the statistics as three arrays
             state["scaler_"] = _scaler_from_v1(state)
         for k, v in state.items():
@@ -312,7 +318,11 @@ class _Reader:
         key = self._key_of(spec)
         for prefix, module in (("module", clf.net_.module_), ("centers", clf.net_.center_loss_)):
             start = f"{key}.{prefix}."
-            weights = {k[len(start) :]: v for k, v in self.tensors.items() if k.startswith(start)}
+            weights = {
+                k[len(start) :]: torch.from_numpy(v.copy())
+                for k, v in self.tensors.items()
+                if k.startswith(start)
+            }
             module.load_state_dict(weights, strict=True)
         return clf
 
@@ -325,10 +335,10 @@ class _Reader:
 
 def _scaler_from_v1(state: dict) -> Any:
     """The SpeakerStandardScaler of a format-1 classifier, from its three statistics."""
-    from .preprocessing import SpeakerStandardScaler
+    from .preprocessing import DEFAULT_PRIOR_UTTERANCES, SpeakerStandardScaler
 
-    # Format 1 classifiers shrank toward 5 prior utterances: the scaler's default.
-    scaler = SpeakerStandardScaler()
+    # Format 1 classifiers shrank toward 5 prior utterances, unclipped: SERClassifier's scaler.
+    scaler = SpeakerStandardScaler(prior_utterances=DEFAULT_PRIOR_UTTERANCES, clip=None)
     for old, new in (
         ("feature_mean_", "mean_"),
         ("feature_scale_", "scale_"),
@@ -339,13 +349,15 @@ def _scaler_from_v1(state: dict) -> Any:
     return scaler
 
 
-def _digest(spec: str, tensors: dict[str, Any]) -> str:
+def _digest(spec: str, tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 of the description and of every array (name, shape, dtype, bytes)."""
     h = hashlib.sha256(spec.encode())
     for key in sorted(tensors):
-        t = tensors[key]
+        array = np.asarray(tensors[key], order="C")
         h.update(key.encode())
-        h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
-        h.update(t.contiguous().view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
+        # The dtype as torch names it (files were first written from torch tensors).
+        h.update(str(tuple(array.shape)).encode() + f"torch.{array.dtype.name}".encode())
+        h.update(array.tobytes())
     return h.hexdigest()
 
 
@@ -361,6 +373,9 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
     Every model of :func:`~sklearn_ser.make_ser_pipeline` can be saved: the functionals
     pipeline, the CNN pipeline and their fusion, as can a :class:`~sklearn_ser.SERClassifier`
     alone and any :class:`~sklearn.pipeline.Pipeline` of the library's transformers.
+
+    A model without a network (the functionals model) is saved and loaded without
+    importing torch.
 
     The file is written whole or not at all: to a temporary file in the same folder, then
     renamed over ``path``, so an interrupted save, or another process saving to the same
@@ -406,7 +421,7 @@ def save_model(estimator: Any, path: str | os.PathLike) -> Path:
     ...                     pipe.predict_proba(data.data)))
     True
     """
-    from safetensors.torch import save_file
+    from safetensors.numpy import save_file
     from sklearn.utils.validation import check_is_fitted
 
     from . import __version__
@@ -485,7 +500,7 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu") -> Any:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file {path!r} does not exist.")
     try:
-        with safe_open(path, framework="pt") as f:
+        with safe_open(path, framework="np") as f:
             metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:

@@ -77,12 +77,17 @@ class Timeline:
     classes : ndarray of shape (n_classes,)
         The model's classes.
     segments : list of Segment
-        Consecutive windows of the same label merged. Each window stands for the time
-        closest to its centre, so the segments tile ``[0, duration]`` without overlap.
+        The recording cut where its label changes, tiling ``[0, duration]``: with
+        ``frames``, at the detector's 10 ms frames (speech frames take the emotion of
+        the nearest labelled window, the others are ``"no speech"``); without, windows
+        of the same label merged, each standing for the time closest to its centre.
     duration : float
         Length of the recording in seconds.
     window, hop : float
         Window length and hop, in seconds.
+    frames : ndarray of bool of shape (n_frames,) or None
+        Speech in each 10 ms frame of the recording (frame ``j`` covers
+        ``[0.01 j, 0.01 j + 0.025]`` s), as the speech detector found it.
 
     Examples
     --------
@@ -107,10 +112,57 @@ class Timeline:
     window: float
     hop: float
     segments: list[Segment] = field(default_factory=list)
+    frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.segments and len(self.start):
-            self.segments = _merge(self.start, self.end, self.label, self.duration)
+            if self.frames is not None:
+                centres = (np.asarray(self.start) + np.asarray(self.end)) / 2
+                self.segments = _speech_segments(
+                    np.asarray(self.frames, dtype=bool), centres, self.label, self.duration
+                )
+            else:
+                self.segments = _merge(self.start, self.end, self.label, self.duration)
+
+    def with_proba(self, proba: np.ndarray) -> Timeline:
+        """The same windows and speech with other probabilities (e.g. averaged over models):
+        labels and segments follow them.
+
+        Parameters
+        ----------
+        proba : ndarray of shape (n_windows, n_classes)
+            Probabilities of the windows (NaN rows for windows without speech).
+
+        Returns
+        -------
+        timeline : Timeline
+            A new timeline.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_ser import Timeline
+        >>> t = Timeline(start=np.array([0.0]), end=np.array([1.0]), label=np.array(["a"]),
+        ...              proba=np.array([[0.6, 0.4]]), speech=np.array([True]),
+        ...              classes=np.array(["a", "b"]), duration=1.0, window=1.0, hop=0.5)
+        >>> t.with_proba(np.array([[0.3, 0.7]])).label.tolist()
+        ['b']
+        """
+        proba = np.asarray(proba, dtype=np.float64)
+        best = self.classes[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)].astype(str)
+        label = np.array([str(v) for v in np.where(self.speech, best, NO_SPEECH)])
+        return Timeline(
+            start=self.start,
+            end=self.end,
+            label=label,
+            proba=proba,
+            speech=self.speech,
+            classes=self.classes,
+            duration=self.duration,
+            window=self.window,
+            hop=self.hop,
+            frames=self.frames,
+        )
 
     def __len__(self) -> int:
         return len(self.start)
@@ -262,6 +314,24 @@ def _frame_segments(
         yield next_f, total, tail
 
 
+def _rechunk(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """The stream in pieces of exactly ``size`` samples (the last one shorter), whatever
+    the blocks it was read in."""
+    pending: list[np.ndarray] = []
+    count = 0
+    for block in blocks:
+        pending.append(np.asarray(block, dtype=np.float32))
+        count += block.shape[0]
+        if count >= size:
+            buf = np.concatenate(pending)
+            n = buf.shape[0] - buf.shape[0] % size
+            for i in range(0, n, size):
+                yield buf[i : i + size]
+            pending, count = [buf[n:]], buf.shape[0] - n
+    if count:
+        yield np.concatenate(pending)
+
+
 class _FrameBuffer:
     """Rows of a frame-major array of the recording, kept from the first one still needed."""
 
@@ -291,18 +361,14 @@ class _LogMelFrames:
     whole recording on one grid; a window's map is its slice of them."""
 
     def __init__(self, extractor: Any) -> None:
-        import librosa
-
-        from .features._base import _window
+        from .features._base import _window, mel_filters
 
         e = extractor
         self.extractor = e
         self.hop, self.n_fft = int(e.hop_length), int(e.n_fft)
         win_length = e.n_fft if e.win_length is None else e.win_length
         self.window = _window(e.window, win_length, e.n_fft)
-        self.mel = librosa.filters.mel(
-            sr=e.sr, n_fft=e.n_fft, n_mels=e.n_mels, fmin=e.fmin, fmax=e.fmax
-        ).astype(np.float32)
+        self.mel = mel_filters(sr=e.sr, n_fft=e.n_fft, n_mels=e.n_mels, fmin=e.fmin, fmax=e.fmax)
         self.left, self.right = self.n_fft // 2, self.n_fft - self.n_fft // 2
         self.n_frames = int(e.n_frames_)
 
@@ -426,8 +492,9 @@ def _frames_once(
         return analysis.features(frames, mask)
 
     def groups_of_segments() -> Iterator[list]:
-        # n_jobs blocks' frames at once: the same frames as one block after the other.
-        segments = _frame_segments(blocks, analysis.hop, analysis.left, analysis.right)
+        # n_jobs pieces' frames at once: the same frames as one piece after the other.
+        pieces = _rechunk(blocks, _PIECE)
+        segments = _frame_segments(pieces, analysis.hop, analysis.left, analysis.right)
         group: list = []
         for _, _, segment in segments:
             group.append(segment)
@@ -566,6 +633,9 @@ class _FeatureStore:
 
 
 _DEFAULT_WINDOW = 3.0  # seconds, for extractors of whole utterances
+# Samples analysed at a time on the recording's frame grid (4.1 s at 16 kHz): bounds the
+# temporaries of the frame analysis, and makes the frames independent of ``block_size``.
+_PIECE = 1 << 16
 
 
 def _proba_alone(clf: Any, X: np.ndarray) -> np.ndarray:
@@ -779,7 +849,7 @@ def predict_timeline(
         duration=float(duration),
         window=win / sr,
         hop=step / sr,
-        segments=_speech_segments(active, (start_s + end_s) / 2, label, float(duration)),
+        frames=active,
     )
 
 

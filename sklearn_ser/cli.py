@@ -23,7 +23,7 @@ NO_SPEECH = "no speech"  # as sklearn_ser._timeline.NO_SPEECH (not imported: lea
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 CORPORA = ("emodb", "emovo", "ravdess", "tess", "savee", "cremad", "iemocap")
-FEATURES = ("logmel", "mfcc", "spectrogram", "both", "logmel+mfcc")
+FEATURES = ("logmel", "mfcc", "spectrogram", "llds", "both", "logmel+mfcc")
 MODELS = ("functionals", "cnn", "fusion")
 DEMO_EPOCHS = 15
 
@@ -170,6 +170,7 @@ def _pipeline(args: argparse.Namespace, **overrides: Any):
         features=args.features,
         n_jobs=args.n_jobs,
         random_state=args.seed,
+        augment=getattr(args, "augment", False),
         verbose=max(args.verbose - 1, 0),
         **cnn_params,
     )
@@ -719,7 +720,7 @@ def _timeline(model: Any, audio: str, **params: Any) -> Any:
     """
     import numpy as np
 
-    from . import Timeline, predict_timeline
+    from . import predict_timeline
 
     first, *others = _members(model)
     timeline = predict_timeline(first, audio, **params)
@@ -728,18 +729,7 @@ def _timeline(model: Any, audio: str, **params: Any) -> Any:
     params = {**params, "window": timeline.window, "hop": timeline.hop}
     timelines = [timeline] + [predict_timeline(member, audio, **params) for member in others]
     proba = np.average(np.stack([t.proba for t in timelines]), axis=0, weights=_weights(model))
-    best = timeline.classes[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)].astype(str)
-    return Timeline(
-        start=timeline.start,
-        end=timeline.end,
-        label=np.where(timeline.speech, best, timeline.label),
-        proba=proba,
-        speech=timeline.speech,
-        classes=timeline.classes,
-        duration=timeline.duration,
-        window=timeline.window,
-        hop=timeline.hop,
-    )
+    return timeline.with_proba(proba)  # segments at the detector's frames, as for one model
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
@@ -852,7 +842,8 @@ def build_parser() -> argparse.ArgumentParser:
                 default="functionals",
                 help="functionals (default, the most accurate on speakers never heard: "
                 "acoustic functionals of each utterance, standardised per speaker, and a "
-                "linear model; trains in seconds), cnn (a CNN over 3 s log-mel maps) or "
+                "linear model, fitted in seconds once the features are extracted), cnn (a CNN "
+                "over 3 s log-mel maps) or "
                 "fusion (both, their probabilities averaged): make_ser_pipeline(MODEL)",
             )
         p.add_argument(
@@ -867,6 +858,14 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=f"the CNN's training epochs (default: {epochs})",
         )
+        if choose_model:
+            p.add_argument(
+                "--augment",
+                action="store_true",
+                help="multi-condition training: each training file also as perturbed copies "
+                "(noise, telephone band, room, codec, level), for recordings unlike the "
+                "corpus (needs the augment extra)",
+            )
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument("--n-jobs", type=int, default=None, help="feature extraction jobs")
         threads_option(p, threads)

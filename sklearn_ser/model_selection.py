@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions, validate_par
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._groups import accepts_groups, call_with_groups, groups_fit_params
+from ._groups import call_with_groups, groups_fit_params
 from ._param_validation import Int, Satisfies
 from .metrics import per_class_recall, unweighted_accuracy, weighted_accuracy
 
@@ -248,15 +248,6 @@ def _is_per_sample(value: Any, n_samples: int) -> bool:
         return _num_samples(value, "fit_params") == n_samples
     except TypeError:
         return False
-
-
-# Former private helpers, now in sklearn_ser._groups; kept for callers not yet switched
-# (cli.py: _accepts_groups; plotting.py: _call_with_groups). Remove once they have.
-_accepts_groups = accepts_groups
-
-
-def _call_with_groups(estimator: Any, method: str, X: Any, groups: Any) -> Any:
-    return call_with_groups(estimator, method, X, groups=groups, routing="config")
 
 
 def _check_cv(cv: Any, groups: np.ndarray) -> tuple[Any, str]:

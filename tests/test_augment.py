@@ -300,3 +300,13 @@ def test_make_ser_pipeline_augment():
     assert make_ser_pipeline("cnn", augment=own).augmenter is own
     with pytest.raises(ValueError, match="augment"):
         make_ser_pipeline(augment="noise")
+
+
+def test_copies_as_pseudo_speakers_per_condition():
+    X = tones([300, 400, 500])
+    augmenter = AudioAugmenter(
+        ["gain", "noise"], n_copies=2, copy_groups="condition", random_state=0
+    )
+    augmenter.fit_resample(X, list("abc"), groups=[7, 7, 8])
+    expected = [f"{[7, 7, 8][d['index']]}@{d['family']}" for d in augmenter.draws_]
+    assert augmenter.groups_.tolist() == ["7", "7", "8", *expected]

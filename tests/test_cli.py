@@ -490,7 +490,7 @@ def test_interrupted_train_leaves_the_output_unchanged(
     if where == "extraction":
         monkeypatch.setattr("sklearn_ser.FunctionalsExtractor.transform", interrupt)
     else:
-        monkeypatch.setattr("safetensors.torch.save_file", half_written)
+        monkeypatch.setattr("safetensors.numpy.save_file", half_written)
         argv += ["--model", "cnn", *CNN_ARGS]  # the quickest model to train
     assert main(argv) == 130
     captured = capsys.readouterr()
@@ -570,3 +570,17 @@ def test_predict_with_an_augmented_model(corpus_folder, tmp_path):
         expected = model.predict_proba(files, groups=[os.path.dirname(f) for f in files])
     np.testing.assert_allclose(_probabilities(out), expected, atol=1e-4)
     assert main(["timeline", str(path), files[0], "-q", "-o", str(tmp_path / "t.csv")]) == 0
+
+
+def test_train_options_reach_make_ser_pipeline():
+    from sklearn_ser.augment import AugmentedClassifier
+    from sklearn_ser.cli import _pipeline, build_parser
+
+    args = build_parser().parse_args(["train", "--labels", "x.csv", "-o", "m.st", "--augment"])
+    model = _pipeline(args)
+    assert isinstance(model, AugmentedClassifier)
+    assert model.augmenter.random_state == 0  # --seed
+    argv = ["train", "--labels", "x.csv", "-o", "m.st", "--model", "cnn", "--features", "llds"]
+    model = _pipeline(build_parser().parse_args([*argv, "--epochs", "3", "--seed", "5"]))
+    assert type(model[0]).__name__ == "FrameDescriptorExtractor"
+    assert model[-1].max_epochs == 3 and model[-1].random_state == 5

@@ -376,7 +376,10 @@ def test_ctrl_c_leaves_a_usable_model_with_the_best_weights(data):
     X, y, groups = data
     clf = SERClassifier(
         max_epochs=10, early_stopping=True, random_state=0, callbacks=[_InterruptAt(3)], **TINY
-    ).fit(X, y, groups=groups)
+    )
+    with pytest.warns(UserWarning, match="interrupted after 3 of 10 epochs"):
+        clf.fit(X, y, groups=groups)
+    assert clf.interrupted_
     assert len(clf.history_) == 3
     assert clf.predict(X).shape == (90,)
     best = int(np.argmax(clf.history_[:, "valid_ua"]))
@@ -393,10 +396,11 @@ def test_checkpoint_resume_equals_uninterrupted_run(data, tmp_path):
     }
     full = SERClassifier(**kw).fit(X, y)
     path = tmp_path / "run.ckpt"
-    interrupted = SERClassifier(checkpoint=path, callbacks=[_InterruptAt(2)], **kw).fit(X, y)
+    with pytest.warns(UserWarning, match="partly trained"):
+        interrupted = SERClassifier(checkpoint=path, callbacks=[_InterruptAt(2)], **kw).fit(X, y)
     assert len(interrupted.history_) == 2 and path.exists()
     resumed = SERClassifier(checkpoint=path, **kw).fit(X, y)
-    assert len(resumed.history_) == 5
+    assert len(resumed.history_) == 5 and not resumed.interrupted_ and not full.interrupted_
     np.testing.assert_allclose(resumed.predict_proba(X), full.predict_proba(X), rtol=1e-5)
     assert not np.allclose(interrupted.predict_proba(X), full.predict_proba(X))
     # One callback saves and restores; a finished run resumes to the same model.

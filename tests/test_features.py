@@ -219,3 +219,14 @@ def test_real_emodb_files():
     out = MelSpectrogramExtractor(n_jobs=2).fit(files).transform(files)
     assert out.shape == (12, 64, 201)  # 2.00 s at 16 kHz, 10 ms hop
     assert np.isfinite(out).all() and out.std() > 1.0
+
+
+@pytest.mark.parametrize("name", ["MelSpectrogramExtractor", "FunctionalsExtractor"])
+def test_no_speech_warning_points_at_the_callers_line(name):
+    import sklearn_ser
+
+    silence = [np.zeros(8000, dtype=np.float32)]
+    est = getattr(sklearn_ser, name)().fit(silence)
+    with pytest.warns(sklearn_ser.NoSpeechWarning) as record:
+        est.transform(silence)
+    assert record[0].filename == __file__

@@ -160,3 +160,10 @@ def test_default_random_state_makes_identical_calls_agree(speech, model, params)
     pipe = make_ser_pipeline(model, random_state=3, **params)
     seeds = {k: v for k, v in pipe.get_params().items() if k.endswith("random_state")}
     assert seeds and set(seeds.values()) == {3}, seeds
+
+
+def test_spec_augment_as_augment_names_the_classifier_parameter():
+    from sklearn_ser.models import SpecAugment
+
+    with pytest.raises(ValueError, match=r"set_params\(classifier__augment=\.\.\.\)"):
+        make_ser_pipeline("cnn", augment=SpecAugment())

@@ -165,9 +165,7 @@ def test_transform_is_standardize_of_statistics_from_moments(rng, shape):
     scaler = SpeakerStandardScaler().fit(X, groups=groups)
     moments = SpeakerStandardScaler.moments(X, groups)
     stats = scaler.statistics_from_moments(moments)
-    np.testing.assert_allclose(
-        scaler.standardize(X, stats), scaler.transform(X, groups=groups)
-    )
+    np.testing.assert_allclose(scaler.standardize(X, stats), scaler.transform(X, groups=groups))
     np.testing.assert_array_equal(stats.mean, scaler.speaker_statistics(X, groups).mean)
     # fitting from the moments learns what fit learns
     again = SpeakerStandardScaler().fit_moments(moments)

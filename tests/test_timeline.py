@@ -8,6 +8,8 @@ from sklearn_ser import Timeline, make_ser_pipeline, predict_timeline
 from sklearn_ser._timeline import NO_SPEECH, _windows
 from sklearn_ser.datasets import make_emotional_speech
 
+from .conftest import EMODB, needs_emodb
+
 SR = 16000
 
 
@@ -23,6 +25,16 @@ def pipe(data):
         "cnn", max_frames=100, max_epochs=1, module__channels=(4,), random_state=0
     )
     return model.fit(data.data, data.target, classifier__groups=data.speaker)
+
+
+@pytest.fixture(scope="module")
+def functionals_pipe(data):
+    """The default pipeline (functionals, scaler, logistic regression), fitted with speakers."""
+    import sklearn
+
+    model = make_ser_pipeline(random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        return model.fit(data.data, data.target, groups=data.speaker)
 
 
 def _recording(data, pauses=(2.0, 3.0, 1.0)):
@@ -124,13 +136,11 @@ def test_window_edges_see_the_recording(pipe, data):
     np.testing.assert_allclose(features[1][:, inner], alone[:, inner], atol=1e-3)
 
 
-def test_default_functionals_pipeline(data, monkeypatch):
+def test_default_functionals_pipeline(functionals_pipe, data, monkeypatch):
     """The default (functionals) pipeline: 3 s windows, the recording as one speaker."""
     import sklearn
 
-    pipe = make_ser_pipeline()
-    with sklearn.config_context(enable_metadata_routing=True):
-        pipe.fit(data.data, data.target, groups=data.speaker)
+    pipe = functionals_pipe
     audio, _ = _recording(data)
     timeline = predict_timeline(pipe, audio, hop=0.5)
     assert timeline.window == pytest.approx(3.0)
@@ -148,9 +158,14 @@ def test_default_functionals_pipeline(data, monkeypatch):
     alone = pipe[0].transform([audio[s:e]])[0]
     shift = np.abs(features[2] - alone) / pipe[1].scale_
     assert np.median(shift) < 0.25 and np.percentile(shift, 75) < 0.6
-    # Blocks and windows in parallel threads: the same result.
+    # Blocks and windows in parallel threads: the same result (to rounding: BLAS may sum
+    # in another order in a worker thread).
     parallel = predict_timeline(pipe.set_params(features__n_jobs=2), audio, hop=0.5)
-    np.testing.assert_array_equal(parallel.proba, timeline.proba)
+    pipe.set_params(features__n_jobs=None)
+    np.testing.assert_allclose(parallel.proba, timeline.proba, rtol=0, atol=1e-10)
+    # The frames do not depend on the blocks the audio is read in.
+    small_blocks = predict_timeline(pipe, audio, hop=0.5, block_size=3000)
+    np.testing.assert_allclose(small_blocks.proba, timeline.proba, atol=1e-10)
     import sklearn_ser._timeline as module
 
     monkeypatch.setattr(module, "_CACHE_BYTES", 1)  # every batch's features spilled to disk
@@ -347,3 +362,102 @@ def test_cli_predict_says_no_speech(pipe, data, tmp_path):
     for name in ("silent.wav", "short.wav", "noise.wav"):
         assert records[name]["label"] == NO_SPEECH
         assert all(v is None for k, v in records[name].items() if k.startswith("p_"))
+
+
+def test_functionals_timeline_imports_no_torch(functionals_pipe, data, tmp_path):
+    """Loading a functionals model and running a timeline imports neither torch, skorch,
+    transformers nor matplotlib (a fresh process: this one has torch already)."""
+    import subprocess
+    import sys
+
+    import joblib
+
+    joblib.dump(functionals_pipe, tmp_path / "model.joblib")
+    audio, _ = _recording(data)
+    sf.write(tmp_path / "rec.wav", audio, SR)
+    code = (
+        "import sys, joblib\n"
+        "from sklearn_ser import predict_timeline\n"
+        f"model = joblib.load({str(tmp_path / 'model.joblib')!r})\n"
+        f"predict_timeline(model, {str(tmp_path / 'rec.wav')!r})\n"
+        "print(sorted(m for m in ('torch', 'skorch', 'transformers', 'matplotlib', 'numba')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sr": 16000, "n_fft": 512, "n_mels": 26, "fmin": 20.0},
+        {"sr": 22050, "n_fft": 1024, "n_mels": 128, "fmin": 50.0, "fmax": 8000.0},
+    ],
+)
+def test_mel_filters_equal_librosa(params):
+    """The NumPy mel filter bank of the timeline and the functionals is librosa's."""
+    import librosa
+
+    from sklearn_ser.features._base import mel_filters
+
+    np.testing.assert_allclose(
+        mel_filters(**params), librosa.filters.mel(**params), rtol=1e-5, atol=1e-9
+    )
+
+
+def _one_speaker_recording(files, seed=0):
+    """Utterances with pauses of 0.5-2 s; returns the audio and each utterance's span."""
+    from sklearn_ser import load_audio
+
+    rng = np.random.default_rng(seed)
+    parts, spans, t = [np.zeros(SR, np.float32)], [], 1.0
+    for y in load_audio(list(files), sr=SR):
+        pause = np.zeros(int(rng.uniform(0.5, 2.0) * SR), np.float32)
+        parts += [y, pause]
+        spans.append((t, t + len(y) / SR))
+        t += (len(y) + len(pause)) / SR
+    return np.concatenate(parts), spans
+
+
+def _utterance_labels(timeline, spans):
+    labels = []
+    for a, b in spans:
+        cover = {}
+        for s in timeline.segments:
+            overlap = min(b, s.end) - max(a, s.start)
+            if overlap > 0 and s.label != NO_SPEECH:
+                cover[s.label] = cover.get(s.label, 0.0) + overlap
+        labels.append(max(cover, key=cover.get) if cover else NO_SPEECH)
+    return np.array(labels)
+
+
+@needs_emodb
+def test_timeline_agrees_with_predict_on_a_corpus_speaker():
+    """A recording of one EmoDB speaker (held out): the timeline labels its utterances as
+    predict does with the speaker's context. A compact functionals model on three other
+    speakers keeps the test short; benchmarks/timeline.py --agreement measures the default
+    models, the CNN included."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_ser import FunctionalsExtractor, SpeakerStandardScaler
+    from sklearn_ser.datasets import load_emodb
+    from sklearn_ser.ensemble import call_with_groups
+
+    bunch = load_emodb(data_home=str(EMODB.parent))
+    files, target = np.asarray(bunch.filenames), np.asarray(bunch.target)
+    speaker = np.asarray(bunch.speaker)
+    train = np.isin(speaker, ["03", "08", "09"])
+    test = np.flatnonzero(speaker == "16")[:24]
+    pipe = make_pipeline(
+        FunctionalsExtractor(feature_set="compact"),
+        SpeakerStandardScaler(training_context="random", random_state=0),
+        LogisticRegression(max_iter=1000),
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(list(files[train]), target[train], groups=speaker[train])
+    audio, spans = _one_speaker_recording(files[test])
+    in_context = call_with_groups(pipe, "predict", list(files[test]), groups=["16"] * len(test))
+    labels = _utterance_labels(predict_timeline(pipe, audio), spans)
+    assert np.mean(labels == in_context) >= 0.85

@@ -113,6 +113,12 @@ class AudioAugmenter(BaseEstimator):
         one of them (audiomentations' ``ApplyImpulseResponse``) and no room is simulated.
     speed_factors : list of float, default=(0.9, 1.1)
         The speed factors of ``"speed"`` copies.
+    copy_groups : {"speaker", "condition"}, default="speaker"
+        The speaker id of the copies in ``groups_``: their original's (``"speaker"``),
+        or a pseudo-speaker per speaker and perturbation, ``"<speaker>@<family>"``
+        (``"condition"``), so that speaker statistics are taken within one recording
+        condition, as they are when a speaker's files of one channel are predicted
+        together. Speed copies are pseudo-speakers either way.
     sr : int, default=16000
         Sampling rate the audio is loaded at and the copies are returned at.
     random_state : int, RandomState instance or None, default=None
@@ -135,8 +141,9 @@ class AudioAugmenter(BaseEstimator):
         ``"snr_db"``, ``"talkers"``: the indices in ``X`` of the babble's utterances,
         ``"room"``, ``"format"`` and ``"compression"``, ``"factor"``...).
     groups_ : ndarray of shape (n_resampled,) or None
-        The speaker of each output utterance: that of its original, or the pseudo-speaker
-        of speed copies (then all ids are strings); None when fitted without ``groups``.
+        The speaker of each output utterance: that of its original, or a pseudo-speaker
+        (speed copies, or every copy with ``copy_groups="condition"``; then all ids are
+        strings); None when fitted without ``groups``.
 
     See Also
     --------
@@ -187,6 +194,7 @@ class AudioAugmenter(BaseEstimator):
         "n_rooms": [Interval(numbers.Integral, 1, None, closed="left")],
         "rir_dir": [str, os.PathLike, None],
         "speed_factors": [list, tuple],
+        "copy_groups": [StrOptions({"speaker", "condition"})],
         "sr": [Interval(numbers.Integral, 1000, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [numbers.Integral, None],
@@ -207,6 +215,7 @@ class AudioAugmenter(BaseEstimator):
         n_rooms: int = 8,
         rir_dir: Any = None,
         speed_factors: Any = (0.9, 1.1),
+        copy_groups: str = "speaker",
         sr: int = 16000,
         random_state: Any = None,
         n_jobs: int | None = None,
@@ -221,6 +230,7 @@ class AudioAugmenter(BaseEstimator):
         self.n_rooms = n_rooms
         self.rir_dir = rir_dir
         self.speed_factors = speed_factors
+        self.copy_groups = copy_groups
         self.sr = sr
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -369,12 +379,15 @@ class AudioAugmenter(BaseEstimator):
 
     def _resampled_groups(self, groups: np.ndarray, plans: list) -> np.ndarray:
         out = groups[self.sample_indices_]
-        if not any(p["family"] == "speed" for p in plans):
+        by_condition = self.copy_groups == "condition"
+        if not by_condition and not any(p["family"] == "speed" for p in plans):
             return out
         out = out.astype(str).astype(object)
         for row, plan in enumerate(plans, start=len(groups)):
             if plan["family"] == "speed":
                 out[row] = f"{out[row]}@speed{plan['factor']:g}"
+            elif by_condition:
+                out[row] = f"{out[row]}@{plan['family']}"
         return out.astype(str)
 
     def __sklearn_tags__(self):

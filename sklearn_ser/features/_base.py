@@ -11,6 +11,7 @@ Subclasses only say which feature they compute (:meth:`_compute`) and how its bi
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from abc import abstractmethod
 from collections.abc import Callable
@@ -66,10 +67,52 @@ _SAMPLING_RATE = Satisfies(_is_sampling_rate, "a positive whole number of Hz")
 
 
 def _window(window: Any, win_length: int, n_fft: int) -> np.ndarray:
-    import librosa
+    if isinstance(window, (str, tuple)):  # as librosa.filters.get_window, without numba
+        import scipy.signal
 
-    win = librosa.filters.get_window(window, win_length, fftbins=True)
-    return librosa.util.pad_center(win, size=n_fft).astype(np.float32)
+        win = scipy.signal.get_window(window, win_length, fftbins=True)
+    else:
+        import librosa
+
+        win = librosa.filters.get_window(window, win_length, fftbins=True)
+    left = (n_fft - len(win)) // 2  # centred in n_fft, as librosa.util.pad_center
+    return np.pad(win, (left, n_fft - len(win) - left)).astype(np.float32)
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    linear = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, linear)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * 200.0 / 3)
+
+
+def mel_filters(
+    *, sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None
+) -> np.ndarray:
+    """Mel filter bank, ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
+    fmax=fmax)`` (Slaney's scale and area normalisation), in NumPy alone: computing it
+    does not import librosa's numba-compiled modules (some 60 MB of memory).
+
+    Returns
+    -------
+    weights : ndarray of shape (n_mels, 1 + n_fft // 2), float32
+    """
+    fmax = sr / 2.0 if fmax is None else float(fmax)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = mel_f[:, None] - freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    return weights.astype(np.float32)
 
 
 def _segment(y: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -453,8 +496,20 @@ def _warn_no_speech(problems: list[tuple[int, str]], sources: list) -> None:
         f"to carry an emotion; whatever is predicted for them says nothing about speech. "
         f"{'; '.join(parts)[0].upper()}{'; '.join(parts)[1:]}.",
         NoSpeechWarning,
-        stacklevel=3,
+        stacklevel=_outside_stacklevel(),
     )
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` (for its caller's ``warnings.warn``) of the first frame outside
+    sklearn_ser and scikit-learn: the user's line, past any wrappers and pipelines."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in (
+        "sklearn_ser",
+        "sklearn",
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _cover(y: np.ndarray, target: int, sr: int) -> np.ndarray:

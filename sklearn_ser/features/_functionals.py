@@ -37,7 +37,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._audio import load_sources
-from ._base import _no_speech, _window, audio_sources, extract_in_chunks, power_spectrogram
+from ._base import (
+    _no_speech,
+    _window,
+    audio_sources,
+    extract_in_chunks,
+    mel_filters,
+    power_spectrogram,
+)
 
 __all__ = [
     "FrameAnalysis",
@@ -51,7 +58,6 @@ __all__ = [
 _CHUNK = 16  # files per parallel task
 _SILENT = 1e-20  # power floor (-200 dB): digital silence only, never a level decision
 # Active frames: within this many dB of the loudest frame of the utterance (or window).
-_SILENT_DB = -200.0  # 10 log10(_SILENT)
 _ACTIVE_RANGE_DB = 45.0
 _LOUDNESS_EXPONENT = 0.3  # compression of the mel-band energies summed into loudness
 # YIN aperiodicity below which a (loud enough) frame is voiced; 0.5 agrees best with
@@ -295,8 +301,6 @@ class FrameAnalysis:
     """
 
     def __init__(self, sr: int, fmin: float, fmax: float):
-        import librosa
-
         self.sr = sr
         self.hop = round(0.010 * sr)
         self.win = round(0.025 * sr)
@@ -307,9 +311,7 @@ class FrameAnalysis:
         self.fmin, self.fmax = float(fmin), float(fmax)
         self.freqs = np.arange(1 + self.n_fft // 2) * sr / self.n_fft
         self.frame_rate = sr / self.hop
-        self.mel = librosa.filters.mel(sr=sr, n_fft=self.n_fft, n_mels=26, fmin=20.0).astype(
-            np.float32
-        )
+        self.mel = mel_filters(sr=sr, n_fft=self.n_fft, n_mels=26, fmin=20.0)
         f = self.freqs
         nyq = sr / 2
 
@@ -643,13 +645,10 @@ _SCALARS = (
     "jitter_std",
     "shimmer_db_mean",
     "shimmer_db_std",
-    "level_above_floor_db",
 )
 
 
-def _scalars(
-    d: dict, voiced: np.ndarray, active: np.ndarray, frame_rate: float, above_floor: float
-) -> np.ndarray:
+def _scalars(d: dict, voiced: np.ndarray, active: np.ndarray, frame_rate: float) -> np.ndarray:
     # Over the span of the utterance (first to last active frame): leading and trailing
     # silence or padding are no unvoiced segment and no part of the duration.
     where = np.flatnonzero(active)
@@ -674,7 +673,6 @@ def _scalars(
             *ms(u_len),
             *ms(jitter),
             *ms(shimmer),
-            above_floor,
         ]
     )
 
@@ -742,7 +740,7 @@ def summarise_frames(
     >>> halves = [{k: v[a : a + 100] for k, v in frames.items()} for a in (0, 100)]
     >>> rows = np.stack([summarise_frames(h, an, "compact") for h in halves])
     >>> rows.shape
-    (2, 91)
+    (2, 90)
     """
     d = dict(frames)
     level = d["log_energy"]
@@ -779,19 +777,8 @@ def summarise_frames(
             x = np.concatenate([x, _deltas(x, mask)], axis=0)
         cols = [_INDEX[fn] for fn in funcs]
         parts.append(_functionals(x, an.frame_rate)[:, cols].ravel())
-    parts.append(_scalars(d, voiced, active, an.frame_rate, ref - background_level(level)))
+    parts.append(_scalars(d, voiced, active, an.frame_rate))
     return np.concatenate(parts)
-
-
-def background_level(log_energy: np.ndarray) -> float:
-    """The level (dB) of the quietest sounds of a recording: 5th percentile of its frames.
-
-    Digital silence (zero padding) is no background and is left out. The reference level
-    above it, a signal-to-noise ratio, tells loud from soft speech in the same room and
-    microphone whatever the gain.
-    """
-    sounding = log_energy[log_energy > _SILENT_DB + 1.0]
-    return float(np.percentile(sounding, 5)) if sounding.size else 0.0
 
 
 def neutral_f0(fmin: float, fmax: float) -> float:
@@ -827,16 +814,14 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
     absolute floor. Level still speaks through what is relative: the dynamics within the
     utterance (percentiles, ranges, slopes and peaks of these LLDs), the spectral balance
     (slopes, alpha ratio, Hammarberg index, band energies: vocal effort tilts the
-    spectrum) and ``level_above_floor_db``, the reference level above the recording's
-    background (5th percentile of its frames that are not digital silence), a
-    signal-to-noise ratio that tells loud from soft speech in the same room.
+    spectrum) and voice quality.
 
     Parameters
     ----------
     feature_set : {"compact", "extended"}, default="extended"
         Which functionals to compute.
 
-        - ``"compact"`` (91 features, in the spirit of eGeMAPS): pitch level, range and
+        - ``"compact"`` (90 features, in the spirit of eGeMAPS): pitch level, range and
           contour (F0 in semitones over voiced frames: mean, std, 20th/50th/80th
           percentiles, 20-80 range, slope, rise and fall time), loudness (same statistics
           and its peak rate), harmonic-to-noise ratio, spectral balance (slopes 0-500 Hz and
@@ -844,9 +829,8 @@ class FunctionalsExtractor(TransformerMixin, BaseEstimator):
           (300-800, 800-1800, 1800-3000, 3000-5000 Hz), spectral flux and centroid, MFCC 1-4
           (means and standard deviations over voiced and over unvoiced frames), voicing
           ratio, rate of voiced segments, mean and std of voiced and unvoiced segment
-          lengths, jitter-like period perturbation, shimmer-like amplitude perturbation,
-          and the level above the recording's background (``level_above_floor_db``).
-        - ``"extended"`` (4,807 features, in the spirit of ComParE; it contains every
+          lengths, jitter-like period perturbation and shimmer-like amplitude perturbation.
+        - ``"extended"`` (4,806 features, in the spirit of ComParE; it contains every
           feature of ``"compact"``): 44 LLDs (RMS energy, log energy, loudness,
           zero-crossing rate, voicing probability, spectral centroid, bandwidth, roll-off
           at 25/50/75/90 %, flatness, entropy, flux, slopes, alpha ratio, Hammarberg index,
