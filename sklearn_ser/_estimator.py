@@ -354,7 +354,6 @@ class SERClassifier(
         # skorch-style routed parameters are validated in fit, like every other one.
         vars(self).update(kwargs)
 
-    # ---------------------------------------------------------------- data
     def _validate_X(self, X: Any, reset: bool, y: Any = None) -> Any:
         kwargs = {"allow_nd": True, "dtype": [np.float32, np.float64], "reset": reset}
         if y is not None:
@@ -372,7 +371,6 @@ class SERClassifier(
             )
         return (X, y) if y is not None else X
 
-    # ---------------------------------------------------------------- fit steps
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, groups: Any = None) -> SERClassifier:
         """Train the network.
@@ -435,12 +433,10 @@ n_bins, n_frames) or (n_samples, n_features)
             )
         return X, y_encoded.astype(np.int64), groups
 
-    # Fitted statistics, float32 views of scaler_'s.
     feature_mean_ = _scaler_view("mean_", "Per-bin mean of the training data (float32).")
     feature_scale_ = _scaler_view("scale_", "Per-bin standard deviation of the training data.")
     speaker_scale_ = _scaler_view("speaker_scale_", "Per-bin spread within a training speaker.")
 
-    # ---------------------------------------------------------------- predict
     def _forward(
         self, X: Any, groups: Any = None, statistics: SpeakerStatistics | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
