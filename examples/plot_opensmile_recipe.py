@@ -9,9 +9,10 @@ on any such matrix: each speaker's features standardised with that speaker's own
 statistics by a :class:`~sklearn_ser.preprocessing.SpeakerStandardScaler` trained with
 random amounts of speaker context (so one model serves files alone and with their
 speaker's other files), then a logistic regression whose ``C`` is chosen on folds of
-training speakers. On EmoDB and EMOVO this recipe on openSMILE's features beats the usual
-openSMILE + SVM by a wide margin; the benchmarks page of the documentation has the figures
-under both protocols, beside the default's own features.
+training speakers. On EmoDB and EMOVO this recipe on openSMILE's features matches or
+beats the usual openSMILE + SVM (by up to 3 UA points), and with ComParE_2016 it comes
+close to the default's own features in several conditions; the benchmarks page of the
+documentation has the figures under both protocols.
 
 With ``opensmile`` installed (``pip install opensmile``), the feature matrix of a list of
 files, at the 16 kHz the library's models use::
