@@ -840,7 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--model",
                 choices=MODELS,
                 default="functionals",
-                help="functionals (default, the most accurate on speakers never heard: "
+                help="functionals (default, the library's most accurate model on new speakers: "
                 "acoustic functionals of each utterance, standardised per speaker, and a "
                 "linear model, fitted in seconds once the features are extracted), cnn (a CNN "
                 "over 3 s log-mel maps) or "
