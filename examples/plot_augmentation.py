@@ -1,7 +1,7 @@
 """
-===========================================================
+============================================================
 Multi-condition training: noise, telephone, rooms and codecs
-===========================================================
+============================================================
 
 A model trained on clean studio recordings meets phones, rooms, other people talking and
 compressed files. :class:`~sklearn_ser.augment.AudioAugmenter` adds perturbed copies of
