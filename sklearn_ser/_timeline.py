@@ -361,13 +361,13 @@ class _LogMelFrames:
     whole recording on one grid; a window's map is its slice of them."""
 
     def __init__(self, extractor: Any) -> None:
-        from .features._base import _window, mel_filters
+        from .features._base import analysis_window, mel_filters
 
         e = extractor
         self.extractor = e
         self.hop, self.n_fft = int(e.hop_length), int(e.n_fft)
         win_length = e.n_fft if e.win_length is None else e.win_length
-        self.window = _window(e.window, win_length, e.n_fft)
+        self.window = analysis_window(e.window, win_length, e.n_fft)
         self.mel = mel_filters(sr=e.sr, n_fft=e.n_fft, n_mels=e.n_mels, fmin=e.fmin, fmax=e.fmax)
         self.left, self.right = self.n_fft // 2, self.n_fft - self.n_fft // 2
         self.n_frames = int(e.n_frames_)

@@ -66,7 +66,9 @@ def _is_float_dtype(val: Any) -> bool:
 _SAMPLING_RATE = Satisfies(_is_sampling_rate, "a positive whole number of Hz")
 
 
-def _window(window: Any, win_length: int, n_fft: int) -> np.ndarray:
+def analysis_window(window: Any, win_length: int, n_fft: int) -> np.ndarray:
+    """The STFT window of ``win_length`` samples centred in ``n_fft`` (librosa's rule);
+    shared by the extractors, the functionals and the timeline's frame streams."""
     if isinstance(window, (str, tuple)):  # as librosa.filters.get_window, without numba
         import scipy.signal
 
@@ -417,7 +419,7 @@ class BaseExtractor(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
     def _power(self, batch: np.ndarray) -> np.ndarray:
         win_length = self.n_fft if self.win_length is None else self.win_length
-        window = _window(self.window, win_length, self.n_fft)
+        window = analysis_window(self.window, win_length, self.n_fft)
         return power_spectrogram(batch, n_fft=self.n_fft, hop_length=self.hop_length, window=window)
 
     @abstractmethod

@@ -39,7 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._audio import load_sources
 from ._base import (
     _no_speech,
-    _window,
+    analysis_window,
     audio_sources,
     extract_in_chunks,
     mel_filters,
@@ -305,7 +305,7 @@ class FrameAnalysis:
         self.hop = round(0.010 * sr)
         self.win = round(0.025 * sr)
         self.n_fft = 1 << int(np.ceil(np.log2(self.win)))
-        self.window = _window("hann", self.win, self.n_fft)
+        self.window = analysis_window("hann", self.win, self.n_fft)
         # YIN needs two periods of the lowest F0 in a frame.
         self.yin_length = 16 * int(np.ceil(2 * np.ceil(sr / fmin) / 16))
         self.fmin, self.fmax = float(fmin), float(fmax)
