@@ -52,6 +52,14 @@ class SpeakerMoments(NamedTuple):
     sample. ``total`` and ``total_sq`` have shape ``(n_groups, n_features)``: the sums of
     the values of each feature and of their squares (float64); ``count`` has shape
     ``(n_groups,)``: how many values of one feature each group summed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ser.preprocessing import SpeakerStandardScaler
+    >>> m = SpeakerStandardScaler.moments(np.array([[1.0], [3.0], [10.0]]), [0, 0, 1])
+    >>> m.total.ravel().tolist(), m.count.tolist()
+    ([4.0, 10.0], [2.0, 1.0])
     """
 
     codes: np.ndarray

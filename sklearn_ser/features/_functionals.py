@@ -298,6 +298,13 @@ class FrameAnalysis:
         Sampling rate of the audio.
     fmin, fmax : float
         Range of F0 searched, in Hz.
+
+    Examples
+    --------
+    >>> from sklearn_ser.features import FrameAnalysis
+    >>> an = FrameAnalysis(16000, 65.0, 600.0)
+    >>> an.hop, an.frame_rate
+    (160, 100.0)
     """
 
     def __init__(self, sr: int, fmin: float, fmax: float):
