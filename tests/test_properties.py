@@ -27,7 +27,7 @@ from sklearn_ser import (
     audio_durations,
     load_audio,
 )
-from sklearn_ser.features._base import _window, power_spectrogram
+from sklearn_ser.features._base import analysis_window, power_spectrogram
 
 SETTINGS = settings(
     max_examples=30,
@@ -336,7 +336,7 @@ def _unblocked_power(y, n_fft, hop_length, window):
 def test_blocked_stft_equals_unblocked(n, length, n_fft, hop_length, block_frames, seed):
     hop_length = max(hop_length, n * length // 4000)  # keep the reference small
     y = np.random.default_rng(seed).normal(size=(n, length)).astype(np.float32)
-    window = _window("hann", n_fft, n_fft)
+    window = analysis_window("hann", n_fft, n_fft)
     power = power_spectrogram(
         y, n_fft=n_fft, hop_length=hop_length, window=window, block_frames=block_frames
     )
@@ -353,7 +353,7 @@ def test_blocked_stft_equals_unblocked(n, length, n_fft, hop_length, block_frame
 def test_default_blocks_of_a_long_signal_equal_unblocked():
     # 70 s at hop 160: 7001 frames per signal, four blocks of 2048 frames by default.
     y = np.random.default_rng(1).normal(size=(1, 70 * 16000)).astype(np.float32)
-    window = _window("hann", 400, 512)
+    window = analysis_window("hann", 400, 512)
     power = power_spectrogram(y, n_fft=512, hop_length=160, window=window)
     assert power.shape == (1, 7001, 257)
     np.testing.assert_allclose(power, _unblocked_power(y, 512, 160, window), rtol=2e-6, atol=1e-5)
